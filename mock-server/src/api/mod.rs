@@ -1,0 +1,275 @@
+//! The resource server: `/api/…` and `/api/vN/…` (no version means v0; an unknown newer
+//! version means the newest, v16).
+//!
+//! [`authenticate`] turns the `Authorization: Bearer` header into a
+//! [`TokenInfo`](crate::store::TokenInfo) or a 401; each route then checks its scope (403).
+//! Routes: `GET users/sessioninfo`; documents list, create, get, delete — in memory and per
+//! company. Every response carries `X-Api-Version`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::Scope;
+use crate::error::ApiError;
+use crate::model::Document;
+use crate::rules;
+use crate::state::AppState;
+use crate::store::TokenInfo;
+
+/// The newest API version the mock knows.
+pub const NEWEST_VERSION: u32 = 16;
+/// Documents per page, as Onshape's default and maximum.
+pub const PAGE_SIZE: usize = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api", any(dispatch_root)).route("/api/{*rest}", any(dispatch))
+}
+
+async fn dispatch_root(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    dispatch(State(state), method, uri, headers, Path(String::new()), Bytes::new()).await
+}
+
+async fn dispatch(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(rest): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (version, route) = split_version(&rest);
+    let mut resp = match authenticate(&state, &uri, &headers) {
+        Err(e) => e.into_response(),
+        Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body).unwrap_or_else(IntoResponse::into_response),
+    };
+    if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
+        resp.headers_mut().insert("x-api-version", v);
+    }
+    resp
+}
+
+/// `v6/documents/x` → (6, ["documents", "x"]); `documents` → (0, ["documents"]).
+fn split_version(rest: &str) -> (u32, Vec<String>) {
+    let mut parts: Vec<String> = rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let version = match parts.first().and_then(|p| p.strip_prefix('v')).and_then(|n| n.parse::<u32>().ok()) {
+        Some(n) => {
+            parts.remove(0);
+            n.min(NEWEST_VERSION)
+        }
+        None => 0,
+    };
+    (version, parts)
+}
+
+/// The bearer token of the request, checked.
+fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<TokenInfo, ApiError> {
+    let unauthorized = |rule, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, rule, m);
+    let in_query = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("access_token=") || p.starts_with("token=")));
+    if in_query {
+        return Err(unauthorized(rules::BEARER_HEADER, "the access token is in the query string").hint(
+            "Tokens in URLs leak into logs and browser history; Onshape reads only the header: send Authorization: Bearer <access_token>.",
+        ));
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(rules::BEARER_HEADER, "no Authorization header").hint(
+            "Every /api request needs Authorization: Bearer <access_token>.",
+        ));
+    };
+    let text = value.to_str().unwrap_or("");
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthorized(rules::BEARER_HEADER, &format!("the Authorization scheme is `{scheme}`, not Bearer")).hint(
+            "OAuth tokens go in Authorization: Bearer <access_token>. (API-key Basic and HMAC signing are not mocked.)",
+        ));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(unauthorized(rules::BEARER_HEADER, "the bearer token is empty"));
+    }
+    let now = state.clock().now();
+    let store = state.store();
+    store.authenticate(token, now).cloned().map_err(|r| ApiError::new(StatusCode::UNAUTHORIZED, r.rule, r.description).hint(r.hint))
+}
+
+fn require(token: &TokenInfo, scope: Scope, what: &str) -> Result<(), ApiError> {
+    if token.scopes.contains(scope) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            rules::SCOPE_SUFFICIENT,
+            format!("{what} needs the {} scope; the token has `{}`", scope.name(), token.scopes),
+        )
+        .hint(format!(
+            "Register {} for the application and request it (or omit scope to get every registered scope), then authorize again.",
+            scope.name()
+        )))
+    }
+}
+
+fn handle(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    route: &[String],
+    token: &TokenInfo,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let base = base_url(headers);
+    let route: Vec<&str> = route.iter().map(String::as_str).collect();
+    match (method.as_str(), route.as_slice()) {
+        ("GET", ["users", "sessioninfo"]) => Ok(Json(sessioninfo(state, token, &base)).into_response()),
+        ("GET", ["documents"]) => {
+            require(token, Scope::Read, "listing documents")?;
+            list_documents(state, token, uri, &base)
+        }
+        ("POST", ["documents"]) => {
+            require(token, Scope::Write, "creating a document")?;
+            create_document(state, token, headers, body, &base)
+        }
+        ("GET", ["documents", did]) => {
+            require(token, Scope::Read, "reading a document")?;
+            let doc = visible_document(state, token, did)?;
+            Ok(Json(document_json(state, &doc, &base)).into_response())
+        }
+        ("DELETE", ["documents", did]) => {
+            require(token, Scope::Delete, "deleting a document")?;
+            light_user_check(state, token)?;
+            visible_document(state, token, did)?;
+            state.store().delete_document(did);
+            Ok(StatusCode::OK.into_response())
+        }
+        (_, ["users", "sessioninfo"] | ["documents"] | ["documents", _]) => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            rules::API_ROUTE,
+            format!("{method} is not allowed on /api/{}", route.join("/")),
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            rules::API_ROUTE,
+            format!("the mock has no API at /api/{}", route.join("/")),
+        )
+        .hint("The mock implements users/sessioninfo and documents (list, create, get, delete).")),
+    }
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn sessioninfo(state: &AppState, token: &TokenInfo, base: &str) -> Value {
+    let store = state.store();
+    let user = store.user(&token.user_id);
+    let company = token.company_id.as_deref().and_then(|c| store.company(c));
+    let mut info = json!({
+        "id": token.user_id,
+        "href": format!("{base}/api/users/{}", token.user_id),
+        "jsonType": "sessioninfo",
+        "clientId": token.client_id,
+        "oauth2Scopes": token.scopes.bits(),
+        "isLight": user.is_some_and(|u| u.light),
+        "roles": ["ROLE_USER"],
+        "company": company.map(|c| json!({"id": c.id, "name": c.name})),
+    });
+    if let (Some(user), true) = (user, token.scopes.contains(Scope::ReadPii)) {
+        info["name"] = json!(user.name);
+        info["email"] = json!(user.email);
+        info["firstName"] = json!(user.first_name());
+        info["lastName"] = json!(user.last_name());
+    }
+    info
+}
+
+fn visible_document(state: &AppState, token: &TokenInfo, did: &str) -> Result<Document, ApiError> {
+    let found = state.store().documents(token.company_id.as_deref(), &token.user_id).find(|d| d.id == did).cloned();
+    found.ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, rules::API_ROUTE, format!("document {did} not found"))
+                .hint("The document does not exist or belongs to another company than the token's: tokens are per user and company.")
+        })
+}
+
+fn light_user_check(state: &AppState, token: &TokenInfo) -> Result<(), ApiError> {
+    if state.store().user(&token.user_id).is_some_and(|u| u.light) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            rules::LIGHT_USER_READ_ONLY,
+            "a light user has read-only access",
+        ));
+    }
+    Ok(())
+}
+
+fn list_documents(state: &AppState, token: &TokenInfo, uri: &Uri, base: &str) -> Result<Response, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
+    let query = crate::form::parse(uri.query().unwrap_or("").as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
+        match query.value(name).map_err(|r| bad(format!("`{}` appears more than once", r.0)))? {
+            None => Ok(default),
+            Some(v) => v.parse::<usize>().map_err(|_| bad(format!("`{name}` must be a non-negative integer, got `{v}`"))),
+        }
+    };
+    let offset = number("offset", 0)?;
+    let limit = number("limit", PAGE_SIZE)?.clamp(1, PAGE_SIZE);
+    let store = state.store();
+    let all: Vec<Document> = store.documents(token.company_id.as_deref(), &token.user_id).cloned().collect();
+    drop(store);
+    let page_url = |o: usize| format!("{base}{}?offset={o}&limit={limit}", uri.path());
+    let items: Vec<Value> = all.iter().skip(offset).take(limit).map(|d| document_json(state, d, base)).collect();
+    let next = (offset + limit < all.len()).then(|| page_url(offset + limit));
+    let previous = (offset > 0).then(|| page_url(offset.saturating_sub(limit)));
+    Ok(Json(json!({ "href": page_url(offset), "items": items, "next": next, "previous": previous })).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewDocument {
+    name: Option<String>,
+}
+
+fn create_document(state: &AppState, token: &TokenInfo, headers: &HeaderMap, body: &[u8], base: &str) -> Result<Response, ApiError> {
+    light_user_check(state, token)?;
+    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(bad("creating a document takes a JSON body").hint("Send Content-Type: application/json and {\"name\": \"…\"}."));
+    }
+    let req: NewDocument = serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
+    let name = req.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad("`name` is required"))?;
+    let now = state.clock().now();
+    let doc = state.store().create_document(name, token.company_id.clone(), token.user_id.clone(), now);
+    Ok(Json(document_json(state, &doc, base)).into_response())
+}
+
+fn document_json(state: &AppState, d: &Document, base: &str) -> Value {
+    let owner_name = state.store().user(&d.owner).map(|u| u.name.clone());
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "href": format!("{base}/api/documents/{}", d.id),
+        "jsonType": "document-summary",
+        "resourceType": "document",
+        "isContainer": false,
+        "public": false,
+        "owner": { "id": d.owner, "name": owner_name, "type": if d.company.is_some() { 1 } else { 0 } },
+        "createdAt": d.created_at.rfc3339(),
+        "modifiedAt": d.created_at.rfc3339(),
+        "defaultWorkspace": { "id": workspace_id(&d.id), "type": "workspace" },
+    })
+}
+
+/// A stable 24-hex workspace id derived from the document id.
+fn workspace_id(did: &str) -> String {
+    did.chars().rev().collect()
+}

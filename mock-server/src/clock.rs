@@ -1,0 +1,138 @@
+//! The mock's clock: the one place that reads the system time.
+//!
+//! Every expiry decision asks [`Clock::now`]. In `real` mode time follows the system clock
+//! plus whatever the control API added; in `frozen` mode it stands still at the start time
+//! and moves only when [`Clock::advance`] is called. Either way, tests move time forward
+//! instead of sleeping.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How the mock's time moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// System time plus the advanced offset.
+    Real,
+    /// Fixed at the start time plus the advanced offset.
+    Frozen,
+}
+
+impl std::str::FromStr for ClockMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "real" => Ok(Self::Real),
+            "frozen" => Ok(Self::Frozen),
+            other => Err(format!("unknown clock mode `{other}`: use `real` or `frozen`")),
+        }
+    }
+}
+
+impl ClockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Real => "real",
+            Self::Frozen => "frozen",
+        }
+    }
+}
+
+/// A point on the mock's clock, in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(pub u64);
+
+impl Instant {
+    pub fn plus_secs(self, secs: u64) -> Self {
+        Self(self.0.saturating_add(secs.saturating_mul(1000)))
+    }
+    /// Whole seconds from `earlier` to `self`, rounded up; zero when `earlier` is later.
+    pub fn secs_since(self, earlier: Instant) -> u64 {
+        self.0.saturating_sub(earlier.0).div_ceil(1000)
+    }
+    pub fn unix_secs(self) -> u64 {
+        self.0 / 1000
+    }
+    /// RFC 3339, UTC, second precision.
+    pub fn rfc3339(self) -> String {
+        let t = UNIX_EPOCH + Duration::from_millis(self.0);
+        humantime::format_rfc3339_seconds(t).to_string()
+    }
+}
+
+/// The injected clock. Cheap to share: all state is atomic.
+#[derive(Debug)]
+pub struct Clock {
+    mode: ClockMode,
+    /// For `Frozen`: the start time. For `Real`: unused.
+    start_ms: u64,
+    /// Milliseconds added by [`Clock::advance`].
+    offset_ms: AtomicU64,
+}
+
+impl Clock {
+    pub fn new(mode: ClockMode) -> Self {
+        Self { mode, start_ms: system_ms(), offset_ms: AtomicU64::new(0) }
+    }
+
+    /// A frozen clock starting at a given instant (tests and snapshots).
+    pub fn frozen_at(start: Instant) -> Self {
+        Self { mode: ClockMode::Frozen, start_ms: start.0, offset_ms: AtomicU64::new(0) }
+    }
+
+    pub fn mode(&self) -> ClockMode {
+        self.mode
+    }
+
+    pub fn now(&self) -> Instant {
+        let base = match self.mode {
+            ClockMode::Real => system_ms(),
+            ClockMode::Frozen => self.start_ms,
+        };
+        Instant(base.saturating_add(self.offset_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Moves time forward. Time never moves backwards.
+    pub fn advance(&self, by: Duration) -> Instant {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        self.now()
+    }
+
+    pub fn offset(&self) -> Duration {
+        Duration::from_millis(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Back to no offset (used by `/__mock/reset`).
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The only read of the system clock in the crate.
+fn system_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_clock_moves_only_when_advanced() {
+        let clock = Clock::frozen_at(Instant(1_000_000));
+        assert_eq!(clock.now(), Instant(1_000_000));
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(clock.now(), Instant(1_061_000));
+        clock.reset();
+        assert_eq!(clock.now(), Instant(1_000_000));
+    }
+
+    #[test]
+    fn secs_since_rounds_up() {
+        assert_eq!(Instant(61_001).secs_since(Instant(0)), 62);
+        assert_eq!(Instant(0).secs_since(Instant(5)), 0);
+    }
+}

@@ -1,0 +1,250 @@
+//! The control API under `/__mock`: JSON, loopback only. Tests and the conformance runner
+//! use it to move the clock, register applications, script consent, revoke grants, read
+//! the request log and reset the mock.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ControlError;
+use crate::model::AppRegistration;
+use crate::rules;
+use crate::state::AppState;
+use crate::store::ConsentScript;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/__mock/health", get(health))
+        .route("/__mock/clock", get(clock))
+        .route("/__mock/clock/advance", post(advance))
+        .route("/__mock/apps", get(list_apps).post(create_app))
+        .route("/__mock/consent", get(get_consent).post(set_consent))
+        .route("/__mock/grants/revoke", post(revoke))
+        .route("/__mock/requests", get(requests).delete(clear_requests))
+        .route("/__mock/reset", post(reset))
+        .route("/__mock/rules", get(rules_catalog))
+        .layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Refuses control requests from anything but loopback.
+async fn loopback_only(req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    match peer {
+        Some(addr) if !addr.ip().is_loopback() => ControlError {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            field: None,
+            rule: rules::CONTROL_REQUEST.id,
+            message: format!("the control API answers loopback clients only, not {}", addr.ip()),
+        }
+        .into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Parses a JSON body strictly: JSON content type, known fields only.
+fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ControlError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            None,
+            "the control API takes Content-Type: application/json",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let field = e.to_string().split('`').nth(1).map(str::to_owned);
+        ControlError::bad_request(rules::CONTROL_REQUEST, field.as_deref(), format!("invalid JSON body: {e}"))
+    })
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let tables: serde_json::Map<String, Value> =
+        state.store().sizes().into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "tables": tables }))
+}
+
+fn clock_json(state: &AppState) -> Value {
+    let now = state.clock().now();
+    json!({
+        "now": now.rfc3339(),
+        "unix": now.unix_secs(),
+        "unix_ms": now.0,
+        "mode": state.clock().mode().as_str(),
+        "offset_seconds": state.clock().offset().as_secs(),
+    })
+}
+
+async fn clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_json(&state))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: u64,
+}
+
+async fn advance(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let req: Advance = json_body(&headers, &body)?;
+    if req.seconds > 10 * 365 * 24 * 3600 {
+        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("seconds"), "advance by at most ten years at a time"));
+    }
+    let now = state.clock().advance(Duration::from_secs(req.seconds));
+    state.store().purge(now);
+    Ok(Json(clock_json(&state)))
+}
+
+fn app_json(app: &crate::model::App) -> Value {
+    json!({
+        "name": app.name,
+        "summary": app.summary,
+        "primary_format": app.primary_format,
+        "client_id": app.client_id,
+        "redirect_urls": app.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "scopes": app.scopes.names(),
+    })
+}
+
+async fn list_apps(State(state): State<AppState>) -> Json<Value> {
+    let store = state.store();
+    let mut apps: Vec<Value> = store.apps().map(app_json).collect();
+    apps.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Json(json!({ "apps": apps }))
+}
+
+async fn create_app(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ControlError> {
+    let reg: AppRegistration = json_body(&headers, &body)?;
+    if reg.client_id.is_some() || reg.client_secret.is_some() {
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some(if reg.client_id.is_some() { "client_id" } else { "client_secret" }),
+            "credentials are issued by the mock; fixed ones belong in a fixtures file",
+        ));
+    }
+    let app = state.store().register_app(reg)?;
+    let mut body = app_json(&app);
+    body["client_secret"] = json!(app.client_secret);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consent {
+    decision: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    company_id: Option<String>,
+}
+
+fn consent_json(state: &AppState) -> Value {
+    let store = state.store();
+    match store.consent() {
+        None => json!({ "decision": "prompt" }),
+        Some(s) => json!({
+            "decision": if s.grant { "grant" } else { "deny" },
+            "user": store.user(&s.user_id).map(|u| u.email.clone()),
+            "company_id": s.company_id,
+        }),
+    }
+}
+
+async fn get_consent(State(state): State<AppState>) -> Json<Value> {
+    Json(consent_json(&state))
+}
+
+async fn set_consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let req: Consent = json_body(&headers, &body)?;
+    let grant = match req.decision.as_str() {
+        "grant" => true,
+        "deny" => false,
+        "prompt" => {
+            state.store().set_consent(None);
+            return Ok(Json(consent_json(&state)));
+        }
+        other => {
+            return Err(ControlError::bad_request(
+                rules::CONTROL_REQUEST,
+                Some("decision"),
+                format!("decision `{other}`: use grant, deny or prompt"),
+            ))
+        }
+    };
+    let mut store = state.store();
+    let Some(email) = req.user else {
+        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("user"), "user (an email) is required"));
+    };
+    let Some(user) = store.user_by_email(&email).cloned() else {
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some("user"),
+            format!("no fixture user has the email `{email}`"),
+        ));
+    };
+    if let Some(c) = &req.company_id {
+        if !user.companies.contains(c) {
+            return Err(ControlError::bad_request(
+                rules::COMPANY_MEMBER,
+                Some("company_id"),
+                format!("{email} is not a member of company `{c}`"),
+            ));
+        }
+    }
+    store.set_consent(Some(ConsentScript { grant, user_id: user.id, company_id: req.company_id }));
+    drop(store);
+    Ok(Json(consent_json(&state)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    user: String,
+    client_id: String,
+}
+
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let req: Revoke = json_body(&headers, &body)?;
+    let now = state.clock().now();
+    let mut store = state.store();
+    let Some(user_id) = store.user_by_email(&req.user).map(|u| u.id.clone()) else {
+        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("user"), format!("no fixture user has the email `{}`", req.user)));
+    };
+    match store.revoke_grant(&user_id, &req.client_id, now) {
+        0 => Err(ControlError::not_found(format!("{} has not authorized client `{}`", req.user, req.client_id))),
+        n => Ok(Json(json!({ "revoked_grants": n }))),
+    }
+}
+
+async fn requests(State(state): State<AppState>) -> Json<Value> {
+    let log = state.log();
+    let requests: Vec<&crate::record::Exchange> = log.entries().collect();
+    Json(json!({ "requests": requests, "dropped": log.dropped() }))
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.log().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State(state): State<AppState>) -> Json<Value> {
+    state.reset();
+    Json(json!({ "status": "reset" }))
+}
+
+async fn rules_catalog() -> Json<Value> {
+    Json(json!({ "rules": crate::rules::ALL }))
+}

@@ -1,0 +1,191 @@
+//! Fixtures: the TOML file the mock starts from (`fixtures/default.toml` is compiled in).
+//!
+//! Parsing is strict — unknown keys, dangling ids and broken registration rules are errors
+//! that name the entry — so a fixture typo fails at start, not in the middle of a test.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use crate::clock::Instant;
+use crate::model::{App, AppRegistration, Company, Document, User};
+
+/// The built-in default fixtures.
+pub const DEFAULT_TOML: &str = include_str!("../../fixtures/default.toml");
+
+/// A validated set of fixtures.
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    pub companies: Vec<Company>,
+    pub users: Vec<User>,
+    pub apps: Vec<App>,
+    pub documents: Vec<Document>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("fixtures are not valid TOML for the fixture format: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("fixtures: {0}")]
+    Invalid(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    companies: Vec<CompanyEntry>,
+    #[serde(default)]
+    users: Vec<UserEntry>,
+    #[serde(default)]
+    apps: Vec<AppRegistration>,
+    #[serde(default)]
+    documents: Vec<DocumentEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyEntry {
+    id: String,
+    name: String,
+    #[serde(default = "default_plan")]
+    plan: String,
+}
+
+fn default_plan() -> String {
+    "enterprise".to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    id: String,
+    email: String,
+    name: String,
+    #[serde(default)]
+    companies: Vec<String>,
+    #[serde(default)]
+    light: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentEntry {
+    id: String,
+    name: String,
+    #[serde(default)]
+    company: Option<String>,
+    owner: String,
+}
+
+impl Fixtures {
+    /// The compiled-in default fixtures.
+    pub fn builtin() -> Fixtures {
+        match Fixtures::parse(DEFAULT_TOML) {
+            Ok(f) => f,
+            // The default file is tested; this cannot happen in a released build.
+            Err(e) => panic!("built-in fixtures are invalid: {e}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Fixtures, FixtureError> {
+        let file: File = toml::from_str(text)?;
+        let invalid = |m: String| FixtureError::Invalid(m);
+        let mut ids = HashSet::new();
+        let mut check_id = |kind: &str, id: &str| {
+            if id.len() != 24 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid(format!("{kind} id `{id}` is not 24 hex characters")));
+            }
+            if !ids.insert(id.to_owned()) {
+                return Err(invalid(format!("id `{id}` is used twice")));
+            }
+            Ok(())
+        };
+        let mut companies = Vec::new();
+        for c in file.companies {
+            check_id("company", &c.id)?;
+            companies.push(Company { id: c.id, name: c.name, plan: c.plan });
+        }
+        let mut users: Vec<User> = Vec::new();
+        for u in file.users {
+            check_id("user", &u.id)?;
+            if !u.email.contains('@') {
+                return Err(invalid(format!("user `{}`: `{}` is not an email address", u.id, u.email)));
+            }
+            if users.iter().any(|o| o.email.eq_ignore_ascii_case(&u.email)) {
+                return Err(invalid(format!("email `{}` is used twice", u.email)));
+            }
+            for c in &u.companies {
+                if !companies.iter().any(|k| &k.id == c) {
+                    return Err(invalid(format!("user `{}` names unknown company `{c}`", u.email)));
+                }
+            }
+            users.push(User { id: u.id, email: u.email, name: u.name, companies: u.companies, light: u.light });
+        }
+        let mut apps: Vec<App> = Vec::new();
+        let mut formats = HashSet::new();
+        for reg in file.apps {
+            let name = reg.name.clone();
+            let app = reg
+                .validate(&formats)
+                .map_err(|e| invalid(format!("app `{name}`: {} ({})", e.message, e.rule)))?;
+            if apps.iter().any(|a| a.client_id == app.client_id) {
+                return Err(invalid(format!("app `{name}`: client_id is used twice")));
+            }
+            formats.insert(app.primary_format.clone());
+            apps.push(app);
+        }
+        let mut documents = Vec::new();
+        for d in file.documents {
+            check_id("document", &d.id)?;
+            let Some(owner) = users.iter().find(|u| u.email == d.owner) else {
+                return Err(invalid(format!("document `{}` names unknown owner `{}`", d.id, d.owner)));
+            };
+            if let Some(c) = &d.company {
+                if !owner.companies.contains(c) {
+                    return Err(invalid(format!(
+                        "document `{}`: owner `{}` is not in company `{c}`",
+                        d.id, d.owner
+                    )));
+                }
+            }
+            documents.push(Document {
+                id: d.id,
+                name: d.name,
+                company: d.company,
+                owner: owner.id.clone(),
+                created_at: Instant(0),
+            });
+        }
+        Ok(Fixtures { companies, users, apps, documents })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_fixtures_hold_what_the_docs_promise() {
+        let f = Fixtures::builtin();
+        assert_eq!(f.companies.len(), 2);
+        let user = |e: &str| f.users.iter().find(|u| u.email == e).expect("user exists").clone();
+        assert_eq!(user("alice@example.com").companies.len(), 1);
+        assert_eq!(user("bob@example.com").companies.len(), 2);
+        assert!(user("carol@example.com").light);
+        assert!(f.apps.iter().all(|a| a.client_id.ends_with('=') && a.client_secret.ends_with('=')));
+        assert!(f.apps.iter().any(|a| a.redirect_uris.iter().any(|r| r.is_oob())));
+        assert!(!f.documents.is_empty());
+    }
+
+    #[test]
+    fn bad_fixtures_name_the_problem() {
+        let err = Fixtures::parse("[[companies]]\nid = \"x\"\nname = \"X\"\n").expect_err("short id");
+        assert!(err.to_string().contains("24 hex"), "{err}");
+        let err = Fixtures::parse("[[apps]]\nname=\"A\"\nprimary_format=\"com.a.b\"\nredirect_urls=[\"http://example.com/cb\"]\nscopes=[\"OAuth2Read\"]\n")
+            .expect_err("http redirect");
+        assert!(err.to_string().contains("registration-redirect-url"), "{err}");
+        let err = Fixtures::parse("colour = 1\n").expect_err("unknown key");
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}

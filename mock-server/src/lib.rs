@@ -1,0 +1,118 @@
+//! onshape-mock's server: a strict mock of Onshape's OAuth 2.0 authorization server and
+//! REST API, as a library. The binary (`onshape-mock serve`) and the tests start it through
+//! [`server::spawn`]; tests can also drive [`app`] without a socket.
+//!
+//! Map:
+//! - [`server`]: listeners (one combined origin, or separate OAuth and API origins),
+//!   graceful shutdown, the start-up banner.
+//! - [`app`] merges the three areas, each `routes()`:
+//!   [`oauth`] (authorize, login/consent pages, token, grants page),
+//!   [`api`] (the `/api` resource server), [`control`] (`/__mock`, loopback only).
+//! - [`record`]: the middleware that limits bodies, stamps `X-Request-ID` and logs every
+//!   exchange with the rule it broke.
+//! - [`state`]: the one cheap-to-clone handle; [`store`]: codes, tokens, grants,
+//!   documents and every rule that needs them; [`clock`]: the injected clock.
+//! - [`rules`]: the catalog of documented rules; [`error`]: RFC 6749 error codes and how
+//!   each surface renders a rejection.
+//! - Parsing at the edge: [`form`] (strict form/query decoding), [`domain`] (scopes,
+//!   redirect URIs, credentials), [`fixtures`] and [`model`] (what the mock starts with).
+//! - [`pages`]: the HTML templates.
+
+pub mod api;
+pub mod clock;
+pub mod control;
+pub mod domain;
+pub mod error;
+pub mod fixtures;
+pub mod form;
+pub mod model;
+pub mod oauth;
+pub mod pages;
+pub mod record;
+pub mod rules;
+pub mod server;
+pub mod state;
+pub mod store;
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+pub use clock::{Clock, ClockMode};
+pub use fixtures::Fixtures;
+pub use server::{spawn, Binds, RunningMock};
+pub use state::{AppState, Config};
+
+/// Which origin a listener plays: both (the default), oauth.onshape.com only, or
+/// cad.onshape.com. The API origin answers `/oauth/*` too, as passport-onshape expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Combined,
+    OAuth,
+    Api,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Combined => "combined",
+            Origin::OAuth => "oauth",
+            Origin::Api => "api",
+        }
+    }
+}
+
+/// The whole mock as one router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(oauth::routes())
+        .merge(api::routes())
+        .merge(control::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(state.clone(), record::record))
+        .with_state(state)
+}
+
+/// Refusals that depend on the path rather than a route: the API asked of the OAuth
+/// origin, and bearer tokens sent outside `/api`.
+async fn guard(req: Request, next: Next) -> Response {
+    let origin = req.extensions().get::<Origin>().copied().unwrap_or(Origin::Combined);
+    let path = req.uri().path();
+    let is_api = path == "/api" || path.starts_with("/api/");
+    if is_api && origin == Origin::OAuth {
+        return error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            rules::API_ROUTE,
+            "this is the OAuth origin (oauth.onshape.com); the REST API is on the API origin",
+        )
+        .hint("Send /api requests to the API base URL (ONSHAPE_API_URL, cad.onshape.com), not the OAuth host.")
+        .into_response();
+    }
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    if bearer && !is_api && !path.starts_with("/__mock") && path != "/oauth/token" {
+        return error::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            rules::TOKEN_ONLY_FOR_API,
+            format!("a bearer token was sent to {path}, outside /api"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn not_found(req: Request) -> Response {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        rules::API_ROUTE,
+        format!("nothing is served at {}", req.uri().path()),
+    )
+    .hint("The mock serves /oauth/authorize, /oauth/token, /api/…, /account/applications and the control API under /__mock.")
+    .into_response()
+}

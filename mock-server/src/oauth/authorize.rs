@@ -1,0 +1,407 @@
+//! `GET /oauth/authorize` and the pages behind it.
+//!
+//! Order of checks: the query must parse strictly and name each parameter once; the client
+//! id must be encoded and known; the redirect URI must be registered exactly. Until then an
+//! error is a 400 page (never a redirect, RFC 6749 §4.1.2.1); after that, errors redirect
+//! to the client with `error` and `state`.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::domain::{explain_redirect_mismatch, RedirectUri, ScopeSet};
+use crate::error::{ErrorCode, Outcome, Rejection};
+use crate::form::{self, Form};
+use crate::pages;
+use crate::rules;
+use crate::state::AppState;
+use crate::store::{AuthRequest, ConsentScript};
+
+/// A failed authorization request: shown as a page, or sent back to the client.
+enum Failure {
+    Page(Rejection),
+    Redirect { to: RedirectUri, state: Option<String>, rejection: Rejection },
+}
+
+pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
+    let req = match validate(&state, uri.query().unwrap_or("")) {
+        Ok(req) => req,
+        Err(Failure::Page(r)) => return pages::error_page(&state, StatusCode::BAD_REQUEST, &r),
+        Err(Failure::Redirect { to, state: s, rejection }) => {
+            return redirect_error(&state, &to, s.as_deref(), &rejection)
+        }
+    };
+    let script = state.store().consent().cloned();
+    match script {
+        Some(script) => scripted(&state, req, &script),
+        None => {
+            let now = state.clock().now();
+            let app_name = state.store().app(&req.client_id).map(|a| a.name.clone()).unwrap_or_default();
+            let id = state.store().begin_pending(req, now);
+            let users: Vec<_> = state
+                .store()
+                .users()
+                .iter()
+                .map(|u| minijinja::context! { email => u.email, name => u.name, light => u.light })
+                .collect();
+            pages::render(
+                &state,
+                StatusCode::OK,
+                "login.html",
+                minijinja::context! { app_name, users, request_id => id, action => "/oauth/login" },
+            )
+        }
+    }
+}
+
+/// `POST /oauth/authorize`: the guide asks for a GET.
+pub async fn not_get(State(state): State<AppState>) -> Response {
+    let r = Rejection::new(
+        ErrorCode::InvalidRequest,
+        rules::AUTHORIZE_GET,
+        "the authorization request must be a GET",
+    )
+    .hint("Send the browser to GET /oauth/authorize with the parameters in the query string (usually a 302 from your app), not a POST.");
+    let mut resp = pages::error_page(&state, StatusCode::METHOD_NOT_ALLOWED, &r);
+    resp.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    resp
+}
+
+fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
+    let page = |rule, d: String| Failure::Page(Rejection::new(ErrorCode::InvalidRequest, rule, d));
+    let query = form::parse(raw_query.as_bytes()).map_err(|e| {
+        Failure::Page(
+            Rejection::new(ErrorCode::InvalidRequest, rules::QUERY_ENCODING, format!("the query string does not parse: {e}"))
+                .hint(format!("{e}.")),
+        )
+    })?;
+    if let Some(name) = query.first_repeated() {
+        return Err(page(rules::PARAM_ONCE, format!("the parameter `{name}` appears more than once")));
+    }
+    let one = |name: &str| query.value(name).ok().flatten();
+    let Some(client_field) = query.get("client_id").ok().flatten() else {
+        return Err(page(rules::CLIENT_KNOWN, "client_id is missing".into())
+            .hint_page("Add client_id=<your client id, with each `=` encoded as %3D> to the authorization URL."));
+    };
+    if client_field.raw_equals {
+        return Err(Failure::Page(
+            Rejection::new(
+                ErrorCode::InvalidRequest,
+                rules::CLIENT_ID_ENCODED,
+                "the client_id carries an unencoded `=`",
+            )
+            .hint(format!(
+                "The client id ends in `=`, which must be sent as %3D: client_id={}",
+                form::encode(&[("", &client_field.value)]).trim_start_matches('=')
+            )),
+        ));
+    }
+    let client_id = client_field.value.clone();
+    let (registered, app_scopes) = {
+        let store = state.store();
+        match store.app(&client_id) {
+            Some(app) => (app.redirect_uris.clone(), app.scopes),
+            None => {
+                let hint = match store.closest_client_id(&client_id) {
+                    Some(close) => format!(
+                        "No application has this client id; did you mean `{close}`? Send it exactly, trailing `=` encoded as %3D."
+                    ),
+                    None => "No application has this client id: use the one issued at registration.".to_owned(),
+                };
+                return Err(page(rules::CLIENT_KNOWN, format!("unknown client_id `{client_id}`")).hint_page(&hint));
+            }
+        }
+    };
+    let redirect_given = one("redirect_uri");
+    let redirect = match redirect_given {
+        Some(given) => match registered.iter().find(|r| r.as_str() == given) {
+            Some(r) => r.clone(),
+            None => {
+                return Err(page(
+                    rules::REDIRECT_URI_REGISTERED,
+                    format!("redirect_uri `{given}` is not registered for this application"),
+                )
+                .hint_page(&format!(
+                    "Redirect URIs must match a registered value exactly; {}.",
+                    explain_redirect_mismatch(given, &registered)
+                )))
+            }
+        },
+        None => match registered.first() {
+            Some(first) => first.clone(),
+            None => {
+                return Err(page(rules::REDIRECT_URI_REQUIRED, "the application has no registered redirect URI".into()))
+            }
+        },
+    };
+    let client_state = one("state").map(str::to_owned);
+    let back = |rejection: Rejection| Failure::Redirect {
+        to: redirect.clone(),
+        state: client_state.clone(),
+        rejection,
+    };
+    match one("response_type") {
+        Some("code") => {}
+        None => {
+            return Err(back(Rejection::new(
+                ErrorCode::InvalidRequest,
+                rules::RESPONSE_TYPE_CODE,
+                "response_type is missing",
+            )))
+        }
+        Some(other) => {
+            return Err(back(Rejection::new(
+                ErrorCode::UnsupportedResponseType,
+                rules::RESPONSE_TYPE_CODE,
+                format!("response_type `{other}` is not supported; Onshape issues codes only"),
+            )))
+        }
+    }
+    if query.contains("client_secret") {
+        return Err(back(
+            Rejection::new(
+                ErrorCode::InvalidRequest,
+                rules::SECRET_NOT_IN_URL,
+                "client_secret must not appear in the authorization URL",
+            )
+            .hint("The authorization URL passes through the browser, its history and logs: remove client_secret from it and send the secret only in the POST to /oauth/token. Consider regenerating the secret."),
+        ));
+    }
+    let scopes = match one("scope") {
+        None => app_scopes,
+        Some(s) => {
+            let parsed = ScopeSet::parse(s).map_err(|e| {
+                back(Rejection::new(ErrorCode::InvalidScope, rules::SCOPE_REGISTERED, format!("scope `{s}`: {e}")))
+            })?;
+            if !parsed.is_subset_of(app_scopes) {
+                return Err(back(
+                    Rejection::new(
+                        ErrorCode::InvalidScope,
+                        rules::SCOPE_REGISTERED,
+                        format!("`{}` is not registered for this application", parsed.minus(app_scopes)),
+                    )
+                    .hint(format!(
+                        "Request a subset of the registered scopes ({app_scopes}), or omit scope to get them all."
+                    )),
+                ));
+            }
+            if parsed.is_empty() {
+                app_scopes
+            } else {
+                parsed
+            }
+        }
+    };
+    let company_id = one("company_id").filter(|c| !c.is_empty()).map(str::to_owned);
+    Ok(AuthRequest { client_id, redirect, redirect_given: redirect_given.is_some(), scopes, state: client_state, company_id })
+}
+
+trait HintPage {
+    fn hint_page(self, hint: &str) -> Failure;
+}
+
+impl HintPage for Failure {
+    fn hint_page(self, hint: &str) -> Failure {
+        match self {
+            Failure::Page(r) => Failure::Page(r.hint(hint)),
+            other => other,
+        }
+    }
+}
+
+/// Sends the browser back to the client with an error (or shows it, for OOB).
+fn redirect_error(state: &AppState, to: &RedirectUri, client_state: Option<&str>, r: &Rejection) -> Response {
+    let outcome = Some(r.outcome());
+    if to.is_oob() {
+        return pages::with_outcome(pages::oob_page(state, None, Some((r.code.as_str(), &r.description))), outcome);
+    }
+    let mut params = vec![("error", r.code.as_str()), ("error_description", r.description.as_str())];
+    if let Some(s) = client_state {
+        params.push(("state", s));
+    }
+    pages::with_outcome(found(&to.with_params(&params)), outcome)
+}
+
+/// A 302 Found (the guide's redirect), not axum's 303.
+fn found(location: &str) -> Response {
+    match header::HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "redirect location is not a valid header").into_response(),
+    }
+}
+
+/// Ends an authorization: grant (a code) or deny.
+fn finish(state: &AppState, req: &AuthRequest, user_id: &str, company: Option<String>, grant: bool) -> Response {
+    if !grant {
+        let r = Rejection::new(ErrorCode::AccessDenied, rules::STATE_UNCHANGED, "the user denied the request")
+            .hint("The user chose Deny: handle error=access_denied on the callback.");
+        let resp = redirect_error(state, &req.redirect, req.state.as_deref(), &r);
+        // A denial breaks no rule: keep it out of the rule column of the log.
+        return strip_outcome(resp);
+    }
+    let now = state.clock().now();
+    let code = state.store().grant_and_issue_code(req, user_id, company, now);
+    if req.redirect.is_oob() {
+        return pages::oob_page(state, Some(&code), None);
+    }
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &req.state {
+        params.push(("state", s));
+    }
+    found(&req.redirect.with_params(&params))
+}
+
+fn strip_outcome(mut resp: Response) -> Response {
+    resp.extensions_mut().remove::<Outcome>();
+    resp
+}
+
+fn scripted(state: &AppState, req: AuthRequest, script: &ConsentScript) -> Response {
+    let resolved = {
+        let store = state.store();
+        let Some(user) = store.user(&script.user_id).cloned() else {
+            drop(store);
+            let r = Rejection::new(ErrorCode::ServerError, rules::CONTROL_REQUEST, "the scripted consent user no longer exists");
+            return redirect_error(state, &req.redirect, req.state.as_deref(), &r);
+        };
+        let wanted = req.company_id.as_deref().or(script.company_id.as_deref());
+        store.resolve_company(&user, wanted).map(|c| c.unwrap_or_else(|()| user.companies.first().cloned()))
+    };
+    match resolved {
+        Ok(company) => finish(state, &req, &script.user_id, company, script.grant),
+        Err(r) => redirect_error(state, &req.redirect, req.state.as_deref(), &r),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConsentQuery {
+    request: String,
+    user: String,
+}
+
+/// `POST /oauth/login`: the user picked who to sign in as.
+pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = match page_form(&state, &body) {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let (Some(request), Some(user)) = (form.value("request").ok().flatten(), form.value("user").ok().flatten()) else {
+        return bad_page(&state, "the login form needs `request` and `user`");
+    };
+    let target = format!("/oauth/consent?{}", form::encode(&[("request", request), ("user", user)]));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+}
+
+/// `GET /oauth/consent?request=…&user=…`: what the app asks for; Grant or Deny.
+pub async fn consent_page(State(state): State<AppState>, Query(q): Query<ConsentQuery>) -> Response {
+    let now = state.clock().now();
+    let store = state.store();
+    let Some(pending) = store.pending(&q.request, now).cloned() else {
+        drop(store);
+        return bad_page(&state, "this authorization request is unknown or older than 10 minutes: start again");
+    };
+    let Some(user) = store.user_by_email(&q.user).cloned() else {
+        drop(store);
+        return bad_page(&state, &format!("no fixture user has the email `{}`", q.user));
+    };
+    let Some(app) = store.app(&pending.client_id).cloned() else {
+        drop(store);
+        return bad_page(&state, "the application was removed");
+    };
+    let resolved = store.resolve_company(&user, pending.company_id.as_deref());
+    let companies: Vec<_> = user
+        .companies
+        .iter()
+        .filter_map(|c| store.company(c))
+        .map(|c| minijinja::context! { id => c.id, name => c.name })
+        .collect();
+    let company_name = match &resolved {
+        Ok(Ok(Some(c))) => store.company(c).map(|c| c.name.clone()),
+        _ => None,
+    };
+    drop(store);
+    let choose = match resolved {
+        Err(r) => {
+            let mut st = state.store();
+            st.finish_pending(&pending.id);
+            drop(st);
+            return redirect_error(&state, &pending.redirect, pending.state.as_deref(), &r);
+        }
+        Ok(Err(())) => companies,
+        Ok(Ok(_)) => Vec::new(),
+    };
+    let scopes: Vec<_> = pending
+        .scopes
+        .iter()
+        .map(|s| minijinja::context! { name => s.name(), words => s.plain_words() })
+        .collect();
+    let action = format!("/oauth/consent?{}", form::encode(&[("request", &pending.id), ("user", &user.email)]));
+    pages::render(
+        &state,
+        StatusCode::OK,
+        "consent.html",
+        minijinja::context! {
+            app_name => app.name, app_summary => app.summary, user_name => user.name,
+            user_email => user.email, scopes, companies => choose, company_name,
+            request_id => pending.id, action,
+        },
+    )
+}
+
+/// `POST /oauth/consent?request=…&user=…` with `decision` (and `company_id` when asked).
+pub async fn consent(State(state): State<AppState>, Query(q): Query<ConsentQuery>, body: Bytes) -> Response {
+    let form = match page_form(&state, &body) {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let grant = match form.value("decision").ok().flatten() {
+        Some("grant") => true,
+        Some("deny") => false,
+        _ => return bad_page(&state, "the consent form needs decision=grant or decision=deny"),
+    };
+    let chosen = form.value("company_id").ok().flatten().filter(|c| !c.is_empty()).map(str::to_owned);
+    let now = state.clock().now();
+    let (pending, user) = {
+        let store = state.store();
+        (store.pending(&q.request, now).cloned(), store.user_by_email(&q.user).cloned())
+    };
+    let (Some(pending), Some(user)) = (pending, user) else {
+        return bad_page(&state, "this authorization request is unknown, expired or for an unknown user: start again");
+    };
+    let company = {
+        let store = state.store();
+        let wanted = pending.company_id.clone().or(chosen);
+        match store.resolve_company(&user, wanted.as_deref()) {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(())) => {
+                drop(store);
+                return bad_page(&state, "choose a company: this user belongs to several");
+            }
+            Err(r) => Err(r),
+        }
+    };
+    state.store().finish_pending(&pending.id);
+    let req = AuthRequest {
+        client_id: pending.client_id,
+        redirect: pending.redirect,
+        redirect_given: pending.redirect_given,
+        scopes: pending.scopes,
+        state: pending.state,
+        company_id: pending.company_id,
+    };
+    match company {
+        Ok(c) => finish(&state, &req, &user.id, c, grant),
+        Err(r) => redirect_error(&state, &req.redirect, req.state.as_deref(), &r),
+    }
+}
+
+fn page_form(state: &AppState, body: &[u8]) -> Result<Form, Response> {
+    form::parse(body).map_err(|e| bad_page(state, &format!("the form does not parse: {e}")))
+}
+
+fn bad_page(state: &AppState, message: &str) -> Response {
+    let r = Rejection::new(ErrorCode::InvalidRequest, rules::QUERY_ENCODING, message).hint(message);
+    pages::error_page(state, StatusCode::BAD_REQUEST, &r)
+}

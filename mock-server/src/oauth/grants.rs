@@ -1,0 +1,76 @@
+//! The "Applications" page (My account → Applications in Onshape): a user sees the
+//! applications they authorized and revokes one.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::form;
+use crate::pages;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    user: Option<String>,
+}
+
+/// `GET /account/applications[?user=EMAIL]`.
+pub async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let store = state.store();
+    let users: Vec<_> = store
+        .users()
+        .iter()
+        .map(|u| minijinja::context! { email => u.email, name => u.name })
+        .collect();
+    let selected = q.user.as_deref().and_then(|e| store.user_by_email(e)).cloned();
+    let grants: Vec<_> = selected
+        .as_ref()
+        .map(|u| store.grants_of(&u.id))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| {
+            minijinja::context! {
+                client_id => g.client_id, app_name => g.app_name, company => g.company,
+                scopes => g.scopes.to_string(), granted_at => g.granted_at.rfc3339(),
+            }
+        })
+        .collect();
+    drop(store);
+    if q.user.is_some() && selected.is_none() {
+        return (StatusCode::NOT_FOUND, "no fixture user has this email").into_response();
+    }
+    pages::render(
+        &state,
+        StatusCode::OK,
+        "grants.html",
+        minijinja::context! {
+            users, grants,
+            user_email => selected.as_ref().map(|u| u.email.clone()),
+            user_name => selected.as_ref().map(|u| u.name.clone()),
+            action => "/account/applications/revoke",
+        },
+    )
+}
+
+/// `POST /account/applications/revoke` with `user` and `client_id`.
+pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
+    let Ok(form) = form::parse(&body) else {
+        return (StatusCode::BAD_REQUEST, "the form does not parse").into_response();
+    };
+    let (Some(email), Some(client_id)) =
+        (form.value("user").ok().flatten(), form.value("client_id").ok().flatten())
+    else {
+        return (StatusCode::BAD_REQUEST, "the form needs `user` and `client_id`").into_response();
+    };
+    let now = state.clock().now();
+    let mut store = state.store();
+    let Some(user_id) = store.user_by_email(email).map(|u| u.id.clone()) else {
+        return (StatusCode::NOT_FOUND, "no fixture user has this email").into_response();
+    };
+    store.revoke_grant(&user_id, client_id, now);
+    drop(store);
+    let back = format!("/account/applications?{}", form::encode(&[("user", email)]));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response()
+}

@@ -1,0 +1,257 @@
+//! Recording: one middleware buffers each request body (refusing more than 64 KiB), runs the
+//! route, stamps `X-Request-ID`, and appends the exchange — with secrets masked and the
+//! rule the route enforced — to the log that `GET /__mock/requests` returns.
+
+use std::collections::VecDeque;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::Outcome;
+use crate::state::AppState;
+use crate::Origin;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Form fields and query parameters whose values are masked in the log.
+const SECRET_FIELDS: &[&str] = &["client_secret", "password"];
+/// Fields shown as a short fingerprint, enough to tell two values apart.
+const TOKEN_FIELDS: &[&str] = &["code", "refresh_token", "access_token"];
+
+/// One recorded exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub id: u64,
+    pub at: String,
+    pub origin: &'static str,
+    pub method: String,
+    pub path: String,
+    pub raw_query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The form fields of an `application/x-www-form-urlencoded` body (values decoded
+    /// leniently here; the routes decode strictly).
+    pub form: Option<Vec<(String, String)>>,
+    pub status: u16,
+    pub location: Option<String>,
+    pub rule: Option<&'static str>,
+    pub hint: Option<String>,
+}
+
+/// The bounded log of exchanges.
+#[derive(Debug)]
+pub struct RequestLog {
+    entries: VecDeque<Exchange>,
+    capacity: usize,
+    next_id: u64,
+    dropped: u64,
+}
+
+impl RequestLog {
+    pub fn new(capacity: usize) -> Self {
+        Self { entries: VecDeque::new(), capacity, next_id: 1, dropped: 0 }
+    }
+
+    fn push(&mut self, mut e: Exchange) {
+        e.id = self.next_id;
+        self.next_id += 1;
+        if self.capacity == 0 {
+            self.dropped += 1;
+            return;
+        }
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(e);
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Exchange> {
+        self.entries.iter()
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.dropped = 0;
+    }
+}
+
+/// The middleware. Layered once around the whole router.
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let origin = parts.extensions.get::<Origin>().copied().unwrap_or(Origin::Combined);
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        None
+    } else {
+        axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok()
+    };
+    let path = parts.uri.path().to_owned();
+    let raw_query = parts.uri.query().map(str::to_owned);
+    let method = parts.method.to_string();
+    let headers = masked_headers(&parts.headers);
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let (mut response, form) = match bytes {
+        Some(bytes) => {
+            let form = is_form.then(|| masked_form(&bytes));
+            let req = Request::from_parts(parts, Body::from(bytes));
+            (next.run(req).await, form)
+        }
+        None => (too_large(), None),
+    };
+    let id = crate::domain::new_token(16);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    let outcome = response.extensions().get::<Outcome>().cloned();
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "onshape_mock::request",
+        origin = origin.as_str(),
+        %method,
+        %path,
+        status,
+        rule = outcome.as_ref().map(|o| o.rule).unwrap_or(""),
+        "{method} {path} -> {status}{}",
+        outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default()
+    );
+    let exchange = Exchange {
+        id: 0,
+        at: state.clock().now().rfc3339(),
+        origin: origin.as_str(),
+        method,
+        path,
+        raw_query: raw_query.map(|q| mask_query(&q)),
+        headers,
+        form,
+        status,
+        location: response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(mask_query_in_url),
+        rule: outcome.as_ref().map(|o| o.rule),
+        hint: outcome.map(|o| o.hint),
+    };
+    state.log().push(exchange);
+    response
+}
+
+fn too_large() -> Response {
+    let rule = crate::rules::REQUEST_SIZE;
+    let hint = format!("The body exceeds {} KiB: send a smaller body.", MAX_BODY_BYTES / 1024);
+    let body = serde_json::json!({
+        "error": "invalid_request",
+        "error_description": "request body too large",
+        "hint": hint,
+        "rule": rule.id,
+    });
+    let mut resp = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    resp.extensions_mut().insert(Outcome { rule: rule.id, hint });
+    resp
+}
+
+fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let v = String::from_utf8_lossy(value.as_bytes());
+            let shown = if name == header::AUTHORIZATION {
+                mask_authorization(&v)
+            } else if name == header::COOKIE {
+                "(masked)".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect()
+}
+
+/// `Bearer abcdef…`, `Basic CLIENT_ID:(masked)`, other schemes masked whole.
+pub fn mask_authorization(v: &str) -> String {
+    let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        format!("{scheme} {}", fingerprint(rest.trim()))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let user = data_encoding::BASE64
+            .decode(rest.trim().as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(u, _)| u.to_owned()));
+        match user {
+            Some(u) => format!("{scheme} {u}:(masked)"),
+            None => format!("{scheme} (masked)"),
+        }
+    } else {
+        format!("{scheme} (masked)")
+    }
+}
+
+/// The first six characters and the length: enough to tell tokens apart, not to use them.
+pub fn fingerprint(token: &str) -> String {
+    let head: String = token.chars().take(6).collect();
+    format!("{head}…({})", token.chars().count())
+}
+
+fn mask_value(name: &str, value: &str) -> String {
+    if SECRET_FIELDS.contains(&name) {
+        "(masked)".to_owned()
+    } else if TOKEN_FIELDS.contains(&name) {
+        fingerprint(value)
+    } else {
+        value.to_owned()
+    }
+}
+
+fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
+    bytes
+        .split(|b| *b == b'&')
+        .filter(|s| !s.is_empty())
+        .map(|seg| {
+            let seg = String::from_utf8_lossy(seg);
+            let (k, v) = seg.split_once('=').unwrap_or((&seg, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+            };
+            let name = dec(k);
+            let value = mask_value(&name, &dec(v));
+            (name, value)
+        })
+        .collect()
+}
+
+/// Masks secret and token values in a raw query, keeping its shape (raw `=` included).
+pub fn mask_query(q: &str) -> String {
+    q.split('&')
+        .map(|seg| match seg.split_once('=') {
+            Some((k, _)) if SECRET_FIELDS.contains(&k) => format!("{k}=(masked)"),
+            Some((k, v)) if TOKEN_FIELDS.contains(&k) => format!("{k}={}", fingerprint(v)),
+            _ => seg.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn mask_query_in_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, q)) => format!("{base}?{}", mask_query(q)),
+        None => url.to_owned(),
+    }
+}

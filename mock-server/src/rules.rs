@@ -1,0 +1,203 @@
+//! The rule catalog: every documented rule the mock enforces, with a stable id, the
+//! documentation sentence it comes from (paraphrased) and the generic fix.
+//!
+//! Rejections name a [`Rule`]; the request log, error bodies and (later) the conformance
+//! runner all read the id from here, so an id is written once. Ids are stable: users put
+//! them in baselines.
+
+use serde::Serialize;
+
+/// How strongly the documentation asks for a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Must,
+    Should,
+}
+
+/// Which documentation a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Onshape's OAuth guide ("Using OAuth 2.0 with Onshape").
+    OauthGuide,
+    /// The developer settings page (app registration, permission scopes).
+    DeveloperSettings,
+    /// RFC 6749 / RFC 6750, which the guide names as the reference.
+    Rfc,
+    /// Onshape's REST API documentation (see ONSHAPE-FACTS.md).
+    ApiDocs,
+}
+
+/// One documented rule.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    pub level: Level,
+    pub source: Source,
+    /// What the documentation says, paraphrased.
+    pub doc: &'static str,
+    /// The generic fix, one sentence.
+    pub fix: &'static str,
+}
+
+macro_rules! rules {
+    ($( $(#[$m:meta])* $name:ident = $id:literal, $level:ident, $source:ident, $doc:literal, $fix:literal; )*) => {
+        $( $(#[$m])* pub const $name: &Rule = &Rule {
+            id: $id, level: Level::$level, source: Source::$source, doc: $doc, fix: $fix,
+        }; )*
+        /// Every rule, in catalog order.
+        pub const ALL: &[&Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    AUTHORIZE_GET = "authorize-get", Must, OauthGuide,
+        "The authorization request should be a GET with all values as URL-encoded query parameters.",
+        "Send the user's browser to GET /oauth/authorize?response_type=code&client_id=… (a 302 from your app).";
+    RESPONSE_TYPE_CODE = "response-type-code", Must, OauthGuide,
+        "The authorization URL carries response_type=code.",
+        "Add response_type=code to the authorization URL.";
+    QUERY_ENCODING = "query-encoding", Must, OauthGuide,
+        "Values supplied to /oauth/authorize must be correctly URL encoded, each parameter once.",
+        "Percent-encode each query value (UTF-8), and send each parameter once.";
+    CLIENT_KNOWN = "client-known", Must, OauthGuide,
+        "The client id identifies your registered application in every OAuth exchange.",
+        "Use the client id Onshape issued for the registered application, exactly, with its trailing `=` encoded as %3D.";
+    CLIENT_ID_ENCODED = "client-id-encoded", Must, OauthGuide,
+        "The client id typically has at least one trailing = which must be URL encoded (replaced with %3D).",
+        "URL-encode the client id: each trailing `=` becomes %3D.";
+    CLIENT_SECRET_ENCODED = "client-secret-encoded", Must, OauthGuide,
+        "The client id and client secret both have trailing = which must be replaced with %3D in the token request.",
+        "URL-encode the client secret in the form body: each trailing `=` becomes %3D.";
+    REDIRECT_URI_REGISTERED = "redirect-uri-registered", Must, OauthGuide,
+        "You can only use a redirect_uri previously registered for this application; it must match a registered value exactly, including the port.",
+        "Send one of the registered redirect URIs character for character (scheme, host, port, path, query), or register the one you use.";
+    REDIRECT_URI_REQUIRED = "redirect-uri-required", Must, OauthGuide,
+        "An application must register at least one redirect URI; an omitted redirect_uri means the registered default.",
+        "Register a redirect URI for the application.";
+    SCOPE_REGISTERED = "scope-registered", Must, OauthGuide,
+        "The scope parameter may only restrict the token to a subset of the scopes registered for the application, space-separated as in RFC 6749.",
+        "Request only scopes the application registered, separated by single spaces (OAuth2Read OAuth2Write), or omit scope to get all registered scopes.";
+    COMPANY_MEMBER = "company-member", Must, OauthGuide,
+        "company_id identifies the company of the user requesting the token; tokens are unique to the combination of user and company.",
+        "Send a company_id the user belongs to, or omit it and let the user choose.";
+    SECRET_NOT_IN_URL = "secret-not-in-url", Must, OauthGuide,
+        "The client secret must be stored securely and protected like a password; it belongs only in the token request's form body.",
+        "Never put client_secret in a URL: send it only in the POST body to /oauth/token (or as HTTP Basic).";
+    STATE_UNCHANGED = "state-unchanged", Must, OauthGuide,
+        "The state parameter is returned unchanged to the redirect URI.",
+        "Compare the state on the callback with the one you issued.";
+    TOKEN_POST = "token-post", Must, OauthGuide,
+        "The token request is a POST with a form body; it is not a GET with the data as query parameters.",
+        "Send POST /oauth/token with the parameters in the body.";
+    TOKEN_FORM_BODY = "token-form-body", Must, OauthGuide,
+        "The token request carries its data as a URL-encoded form body with Content-Type application/x-www-form-urlencoded.",
+        "Send Content-Type: application/x-www-form-urlencoded and the parameters in the body, not the query string and not JSON.";
+    TOKEN_FORM_ENCODING = "token-form-encoding", Must, OauthGuide,
+        "Each parameter must be URL encoded; do not encode the entire body: the = separating name and value stays intact.",
+        "Encode each name and value separately (percent-encoding, UTF-8) and join them with raw `=` and `&`.";
+    PARAM_ONCE = "param-once", Must, Rfc,
+        "Request and response parameters must not be included more than once (RFC 6749 §3.1, §3.2).",
+        "Send each parameter once.";
+    GRANT_TYPE_SUPPORTED = "grant-type-supported", Must, OauthGuide,
+        "The token endpoint takes grant_type=authorization_code or grant_type=refresh_token.",
+        "Send grant_type=authorization_code to redeem a code, grant_type=refresh_token to refresh.";
+    CLIENT_AUTH = "client-auth", Must, OauthGuide,
+        "The token request carries the client id and client secret Onshape issued.",
+        "Send the registered client_id and client_secret (form body, or HTTP Basic).";
+    CLIENT_AUTH_ONE_METHOD = "client-auth-one-method", Must, Rfc,
+        "A client must not use more than one authentication method in a request (RFC 6749 §2.3).",
+        "Send the client secret either in the form body or as HTTP Basic, not both.";
+    TOKEN_REDIRECT_URI_REPEATED = "token-redirect-uri-repeated", Must, OauthGuide,
+        "If a redirect URI was supplied to /oauth/authorize it must also be supplied in the POST to /oauth/token.",
+        "Add redirect_uri to the token request, identical to the one sent to /oauth/authorize.";
+    REDIRECT_URI_EXACT = "redirect-uri-exact", Must, Rfc,
+        "The redirect_uri of the token request must be identical to the one of the authorization request (RFC 6749 §4.1.3).",
+        "Send the same redirect_uri, character for character, to /oauth/authorize and /oauth/token.";
+    CODE_KNOWN = "code-known", Must, OauthGuide,
+        "The code is the one Onshape returned to the redirect URI.",
+        "Send the `code` query parameter of the callback unchanged (URL-encoded in the form body).";
+    CODE_EXPIRED = "code-expired", Must, OauthGuide,
+        "If the code is not exchanged for an access token within 60 seconds after it is issued, it expires.",
+        "Exchange the code as soon as the callback arrives; on expiry start a new authorization.";
+    CODE_SINGLE_USE = "code-single-use", Must, OauthGuide,
+        "The authorization code is a one-time use token.",
+        "Redeem each code once and keep the tokens; a second redemption also revokes the tokens of the first.";
+    CODE_CLIENT_BOUND = "code-client-bound", Must, Rfc,
+        "A code can only be redeemed by the client it was issued to (RFC 6749 §4.1.3).",
+        "Redeem the code with the client id that started the authorization.";
+    REFRESH_TOKEN_VALID = "refresh-token-valid", Must, OauthGuide,
+        "New access tokens come from the refresh token returned by the code exchange.",
+        "Send the refresh_token from the latest token response.";
+    REFRESH_TOKEN_ROTATED = "refresh-token-rotated", Must, OauthGuide,
+        "Each refresh returns a new refresh token; the previous one stops working.",
+        "Store the refresh_token of every token response and use the newest.";
+    GRANT_ACTIVE = "grant-active", Must, OauthGuide,
+        "Refresh tokens are valid for the lifetime of the user's grant; when the user revokes the grant the refresh token is invalidated.",
+        "Stop refreshing; send the user through /oauth/authorize again to get a new grant.";
+    BEARER_HEADER = "bearer-header", Must, OauthGuide,
+        "The access token must be supplied on all Onshape API requests as the header Authorization: Bearer <access_token>.",
+        "Send Authorization: Bearer <access_token>; never put the token in the URL.";
+    ACCESS_TOKEN_VALID = "access-token-valid", Must, OauthGuide,
+        "The access token is the one returned by the token endpoint for this application, user and company.",
+        "Send the access_token of the latest token response.";
+    ACCESS_TOKEN_EXPIRED = "access-token-expired", Must, OauthGuide,
+        "The access token has a limited lifetime of 60 minutes; the application must then use the refresh token to get a new one.",
+        "On a 401, refresh with grant_type=refresh_token and retry with the new access token.";
+    SCOPE_SUFFICIENT = "scope-sufficient", Must, DeveloperSettings,
+        "Each permission scope allows one kind of access: OAuth2Read to read, OAuth2Write to write, OAuth2Delete to delete, OAuth2ReadPII for profile information.",
+        "Register and request the scope the call needs.";
+    LIGHT_USER_READ_ONLY = "light-user-read-only", Must, DeveloperSettings,
+        "Light users have read-only access and cannot be added to applications.",
+        "Do not write or delete on behalf of a light user.";
+    TOKEN_ONLY_FOR_API = "token-only-for-api", Must, OauthGuide,
+        "An OAuth token works for the APIs under /api; it is not appropriate to use it to fetch the URLs displayed in a browser's location bar.",
+        "Send bearer tokens only to paths under /api on the API host.";
+    API_ROUTE = "api-route", Must, ApiDocs,
+        "The REST API lives under /api on cad.onshape.com, with an optional version: /api/v6/documents/{did}.",
+        "Check the method and path against the API reference.";
+    REQUEST_SIZE = "request-size", Must, Rfc,
+        "Requests are small: the mock refuses bodies over 64 KiB.",
+        "Send a smaller body.";
+    REGISTRATION_NAME = "registration-name", Must, DeveloperSettings,
+        "An application has a name, displayed to users.",
+        "Give the application a non-empty name.";
+    REGISTRATION_PRIMARY_FORMAT = "registration-primary-format", Must, DeveloperSettings,
+        "The primary format uniquely identifies the application and takes the form of a Java-style reverse domain name, e.g. com.example.example.",
+        "Use a unique reverse-domain string such as com.megacorp.stl-preview.";
+    REGISTRATION_REDIRECT_URL = "registration-redirect-url", Must, DeveloperSettings,
+        "At least one redirect URL; it must use https, except http://localhost:<port> and urn:ietf:wg:oauth:2.0:oob for installed desktop applications.",
+        "Register https URLs, http://localhost:<port>[/path], or urn:ietf:wg:oauth:2.0:oob.";
+    REGISTRATION_SCOPES = "registration-scopes", Must, DeveloperSettings,
+        "The permission scopes are OAuth2ReadPII, OAuth2Read, OAuth2Write, OAuth2Delete, OAuth2Purchase and OAuth2Share.",
+        "Register known scopes only.";
+    CONTROL_REQUEST = "control-request", Must, ApiDocs,
+        "The control API under /__mock takes JSON bodies with the documented fields.",
+        "Check the body against the control API in README.md.";
+}
+
+/// Looks a rule up by id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in ALL {
+            assert!(seen.insert(rule.id), "duplicate rule id {}", rule.id);
+            assert!(
+                rule.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "rule id {} is not kebab-case",
+                rule.id
+            );
+            assert!(rule.doc.ends_with('.') && rule.fix.ends_with('.'), "{}", rule.id);
+        }
+        assert_eq!(by_id("code-single-use"), Some(CODE_SINGLE_USE));
+    }
+}

@@ -1,0 +1,174 @@
+//! Starting and stopping the mock on real sockets.
+//!
+//! [`spawn`] binds the listeners, builds the state and serves until the returned
+//! [`RunningMock`] is shut down (or dropped). One listener serves both origins by default;
+//! with [`Binds::api`] set, the OAuth origin and the API origin get ports of their own, as
+//! oauth.onshape.com and cad.onshape.com are different hosts.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::state::{AppState, Config, ConfigError};
+use crate::{app, Origin};
+
+/// Where to listen.
+#[derive(Debug, Clone)]
+pub struct Binds {
+    /// The OAuth origin (and the API too, when `api` is `None`).
+    pub oauth: SocketAddr,
+    /// A separate API origin.
+    pub api: Option<SocketAddr>,
+}
+
+impl Binds {
+    /// Both origins on one ephemeral loopback port (for tests).
+    pub fn ephemeral() -> Binds {
+        Binds { oauth: SocketAddr::from(([127, 0, 0, 1], 0)), api: None }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A running mock.
+pub struct RunningMock {
+    pub state: AppState,
+    pub oauth_addr: SocketAddr,
+    pub api_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningMock {
+    pub fn oauth_url(&self) -> String {
+        format!("http://{}", self.oauth_addr)
+    }
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api_addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            task.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+
+    /// Waits until the servers stop (after [`RunningMock::shutdown_signal`] fires).
+    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+
+    /// The start-up banner: URLs, applications with credentials, users.
+    pub fn banner(&self) -> String {
+        banner(&self.state, self.oauth_addr, self.api_addr)
+    }
+}
+
+impl Drop for RunningMock {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Binds and starts serving.
+pub async fn spawn(config: Config, binds: Binds) -> Result<RunningMock, StartError> {
+    let state = AppState::new(config)?;
+    spawn_with_state(state, binds).await
+}
+
+pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMock, StartError> {
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    };
+    let mut listeners = vec![];
+    let oauth = bind(binds.oauth).await?;
+    let oauth_addr = oauth.local_addr().map_err(|source| StartError::Bind { addr: binds.oauth, source })?;
+    let mut api_addr = oauth_addr;
+    match binds.api {
+        None => listeners.push((oauth, Origin::Combined)),
+        Some(addr) => {
+            listeners.push((oauth, Origin::OAuth));
+            let api = bind(addr).await?;
+            api_addr = api.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+            listeners.push((api, Origin::Api));
+        }
+    }
+    let (tx, rx) = watch::channel(false);
+    let tasks = listeners
+        .into_iter()
+        .map(|(listener, origin)| {
+            let router = app(state.clone()).layer(Extension(origin));
+            let mut rx = rx.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        })
+        .collect();
+    Ok(RunningMock { state, oauth_addr, api_addr, shutdown: tx, tasks })
+}
+
+fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let store = state.store();
+    let _ = writeln!(out, "onshape-mock {} is running", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "  OAuth base URL:  http://{oauth}   (GET /oauth/authorize, POST /oauth/token)");
+    let _ = writeln!(out, "  API base URL:    http://{api}/api");
+    let _ = writeln!(out, "  Control API:     http://{oauth}/__mock   (loopback only)");
+    let _ = writeln!(out, "  Applications page: http://{oauth}/account/applications");
+    let consent = match store.consent() {
+        Some(s) => format!(
+            "automatic ({} as {})",
+            if s.grant { "grant" } else { "deny" },
+            store.user(&s.user_id).map(|u| u.email.as_str()).unwrap_or("?")
+        ),
+        None => "login and consent pages".to_owned(),
+    };
+    let _ = writeln!(out, "  Clock: {}   Consent: {consent}", state.clock().mode().as_str());
+    let _ = writeln!(out, "\nApplications:");
+    let mut apps: Vec<_> = store.apps().collect();
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    for app in apps {
+        let _ = writeln!(out, "  {}  ({})", app.name, app.primary_format);
+        let _ = writeln!(out, "    client_id:     {}", app.client_id);
+        let _ = writeln!(out, "    client_secret: {}", app.client_secret);
+        for r in &app.redirect_uris {
+            let _ = writeln!(out, "    redirect URI:  {}", r.as_str());
+        }
+        let _ = writeln!(out, "    scopes:        {}", app.scopes);
+    }
+    let _ = writeln!(out, "\nUsers:");
+    for user in store.users() {
+        let companies: Vec<String> = user
+            .companies
+            .iter()
+            .map(|c| store.company(c).map(|k| format!("{} ({c})", k.name)).unwrap_or_else(|| c.clone()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<20} {}{}  companies: {}",
+            user.email,
+            user.name,
+            if user.light { " [light user]" } else { "" },
+            if companies.is_empty() { "none".to_owned() } else { companies.join(", ") }
+        );
+    }
+    out
+}

@@ -1,0 +1,746 @@
+//! The mock's memory: applications, users, documents, pending authorizations, codes,
+//! tokens and grants — and every rule that needs them.
+//!
+//! The store is plain data behind one mutex (see [`crate::state`]); every method takes the
+//! current [`Instant`] from the caller, so expiry is a pure function of the injected clock.
+//!
+//! Token model. A *grant* is (user, application, company). Each code redemption opens a
+//! *family* within the grant: one live refresh token and at most two live access tokens
+//! (the newest and the one before, for requests in flight during a refresh). Refreshing
+//! rotates the family's refresh token; the old one stays as a tombstone so that reusing it
+//! is explained instead of "unknown". Revoking a grant turns all its families' tokens into
+//! tombstones. A grant keeps at most [`MAX_FAMILIES_PER_GRANT`] families; re-authorizing
+//! beyond that retires the oldest. Expired codes, pending authorizations, tombstones and
+//! expired access tokens are purged on a schedule of the mock clock, so memory stays flat
+//! under steady load.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::clock::Instant;
+use crate::domain::{new_id, new_token, RedirectUri, Scope, ScopeSet};
+use crate::error::{ErrorCode, Rejection};
+use crate::fixtures::Fixtures;
+use crate::model::{App, AppRegistration, Company, Document, User};
+use crate::rules;
+
+/// An authorization code is valid this long after it is issued (the guide: 60 seconds).
+pub const CODE_LIFETIME_SECS: u64 = 60;
+/// An access token is valid this long (the guide: 60 minutes).
+pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 3600;
+/// A pending authorization (login and consent pages) is kept this long.
+pub const PENDING_LIFETIME_SECS: u64 = 600;
+/// Used and expired codes are remembered this long after expiry, to explain a late or
+/// repeated redemption.
+pub const CODE_MEMORY_SECS: u64 = 120;
+/// Expired access tokens and tombstones are remembered this long, to explain their use.
+pub const TOMBSTONE_MEMORY_SECS: u64 = 24 * 3600;
+/// Live token families a single grant may hold.
+pub const MAX_FAMILIES_PER_GRANT: usize = 20;
+/// Pending authorizations kept at once; the oldest go first.
+pub const MAX_PENDING: usize = 10_000;
+/// How often (mock time) the purge runs.
+const PURGE_EVERY_MS: u64 = 1_000;
+
+/// A grant: one user's permission for one application in one company.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GrantKey {
+    pub user_id: String,
+    pub client_id: String,
+    /// `None` for an individual account.
+    pub company_id: Option<String>,
+}
+
+#[derive(Debug)]
+struct Grant {
+    scopes: ScopeSet,
+    granted_at: Instant,
+    families: VecDeque<u64>,
+}
+
+#[derive(Debug)]
+struct Family {
+    grant: GrantKey,
+    scopes: ScopeSet,
+    refresh: String,
+    previous_refresh: Option<String>,
+    access: VecDeque<String>,
+}
+
+/// Why a tombstoned token no longer works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retired {
+    Rotated,
+    Revoked,
+    CodeReplayed,
+    Superseded,
+}
+
+#[derive(Debug)]
+enum RefreshEntry {
+    Live(u64),
+    Retired { why: Retired, at: Instant },
+}
+
+/// What an access token grants.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub user_id: String,
+    pub client_id: String,
+    pub company_id: Option<String>,
+    pub scopes: ScopeSet,
+    pub expires_at: Instant,
+}
+
+#[derive(Debug)]
+struct AccessEntry {
+    info: TokenInfo,
+    family: u64,
+    retired: Option<(Retired, Instant)>,
+}
+
+#[derive(Debug)]
+enum CodeState {
+    Fresh,
+    Used { family: u64, at: Instant },
+}
+
+#[derive(Debug)]
+struct Code {
+    grant: GrantKey,
+    scopes: ScopeSet,
+    /// The redirect URI as given to /oauth/authorize (`None`: omitted there).
+    redirect_given: Option<String>,
+    redirect_used: RedirectUri,
+    issued_at: Instant,
+    state: CodeState,
+}
+
+/// An authorization request waiting for the login and consent pages.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: String,
+    pub client_id: String,
+    pub redirect: RedirectUri,
+    pub redirect_given: bool,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub company_id: Option<String>,
+    pub created_at: Instant,
+}
+
+/// What an authorization request asks for, once validated.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect: RedirectUri,
+    pub redirect_given: bool,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub company_id: Option<String>,
+}
+
+/// A scripted answer to the next authorization requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentScript {
+    pub grant: bool,
+    pub user_id: String,
+    pub company_id: Option<String>,
+}
+
+/// A successful token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+/// One row of a user's authorized applications.
+#[derive(Debug, Clone)]
+pub struct GrantView {
+    pub client_id: String,
+    pub app_name: String,
+    pub company: Option<String>,
+    pub scopes: ScopeSet,
+    pub granted_at: Instant,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    companies: Vec<Company>,
+    users: Vec<User>,
+    apps: HashMap<String, App>,
+    documents: Vec<Document>,
+    pending: HashMap<String, Pending>,
+    pending_order: VecDeque<String>,
+    codes: HashMap<String, Code>,
+    refresh: HashMap<String, RefreshEntry>,
+    access: HashMap<String, AccessEntry>,
+    families: HashMap<u64, Family>,
+    grants: HashMap<GrantKey, Grant>,
+    consent: Option<ConsentScript>,
+    next_family: u64,
+    next_purge: Instant,
+}
+
+impl Store {
+    /// A store holding the fixtures; fixture documents count as created at `now`.
+    pub fn new(fixtures: &Fixtures, consent: Option<ConsentScript>, now: Instant) -> Store {
+        let mut documents = fixtures.documents.clone();
+        for d in &mut documents {
+            d.created_at = now;
+        }
+        Store {
+            companies: fixtures.companies.clone(),
+            users: fixtures.users.clone(),
+            apps: fixtures.apps.iter().map(|a| (a.client_id.clone(), a.clone())).collect(),
+            documents,
+            pending: HashMap::new(),
+            pending_order: VecDeque::new(),
+            codes: HashMap::new(),
+            refresh: HashMap::new(),
+            access: HashMap::new(),
+            families: HashMap::new(),
+            grants: HashMap::new(),
+            consent,
+            next_family: 1,
+            next_purge: Instant(0),
+        }
+    }
+
+    // ----- lookups -------------------------------------------------------------------
+
+    pub fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps.get(client_id)
+    }
+
+    /// The registered client id closest to `given` (for "did you mean" hints).
+    pub fn closest_client_id(&self, given: &str) -> Option<&str> {
+        let trimmed = given.trim_end_matches('=');
+        self.apps
+            .keys()
+            .find(|id| id.trim_end_matches('=') == trimmed || id.eq_ignore_ascii_case(given))
+            .map(String::as_str)
+    }
+
+    pub fn apps(&self) -> impl Iterator<Item = &App> {
+        self.apps.values()
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn companies(&self) -> &[Company] {
+        &self.companies
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+
+    pub fn user(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn company(&self, id: &str) -> Option<&Company> {
+        self.companies.iter().find(|c| c.id == id)
+    }
+
+    pub fn consent(&self) -> Option<&ConsentScript> {
+        self.consent.as_ref()
+    }
+
+    pub fn set_consent(&mut self, script: Option<ConsentScript>) {
+        self.consent = script;
+    }
+
+    /// Registers an application under the settings page's rules.
+    pub fn register_app(&mut self, reg: AppRegistration) -> Result<App, crate::error::ControlError> {
+        let taken: HashSet<String> = self.apps.values().map(|a| a.primary_format.clone()).collect();
+        let app = reg.validate(&taken)?;
+        if self.apps.contains_key(&app.client_id) {
+            return Err(crate::error::ControlError::bad_request(
+                rules::CONTROL_REQUEST,
+                Some("client_id"),
+                "client_id is already registered",
+            ));
+        }
+        self.apps.insert(app.client_id.clone(), app.clone());
+        Ok(app)
+    }
+
+    // ----- authorization ---------------------------------------------------------------
+
+    /// Checks that `company_id` (if any) is one of the user's companies and picks the
+    /// grant's company. `Ok(None)` for an individual account. `Err` when the user must
+    /// choose (several companies, none given) is signalled by `Ok(Err(()))`.
+    pub fn resolve_company(
+        &self,
+        user: &User,
+        company_id: Option<&str>,
+    ) -> Result<Result<Option<String>, ()>, Rejection> {
+        match company_id {
+            Some(c) if user.companies.iter().any(|u| u == c) => Ok(Ok(Some(c.to_owned()))),
+            Some(c) => Err(Rejection::new(
+                ErrorCode::InvalidRequest,
+                rules::COMPANY_MEMBER,
+                format!("user {} is not a member of company {c}", user.email),
+            )
+            .hint(format!(
+                "company_id `{c}` is not one of {}'s companies ({}); send one of those, or omit company_id to let the user choose.",
+                user.email,
+                if user.companies.is_empty() { "none: an individual account".to_owned() } else { user.companies.join(", ") }
+            ))),
+            None => match user.companies.as_slice() {
+                [] => Ok(Ok(None)),
+                [only] => Ok(Ok(Some(only.clone()))),
+                _ => Ok(Err(())),
+            },
+        }
+    }
+
+    pub fn begin_pending(&mut self, req: AuthRequest, now: Instant) -> String {
+        self.maybe_purge(now);
+        while self.pending.len() >= MAX_PENDING {
+            match self.pending_order.pop_front() {
+                Some(old) => {
+                    self.pending.remove(&old);
+                }
+                None => break,
+            }
+        }
+        let id = new_token(24);
+        self.pending.insert(
+            id.clone(),
+            Pending {
+                id: id.clone(),
+                client_id: req.client_id,
+                redirect: req.redirect,
+                redirect_given: req.redirect_given,
+                scopes: req.scopes,
+                state: req.state,
+                company_id: req.company_id,
+                created_at: now,
+            },
+        );
+        self.pending_order.push_back(id.clone());
+        id
+    }
+
+    pub fn pending(&self, id: &str, now: Instant) -> Option<&Pending> {
+        self.pending
+            .get(id)
+            .filter(|p| now < p.created_at.plus_secs(PENDING_LIFETIME_SECS))
+    }
+
+    pub fn finish_pending(&mut self, id: &str) -> Option<Pending> {
+        self.pending.remove(id)
+    }
+
+    /// The user granted: record the grant and issue a code.
+    pub fn grant_and_issue_code(&mut self, req: &AuthRequest, user_id: &str, company_id: Option<String>, now: Instant) -> String {
+        self.maybe_purge(now);
+        let key = GrantKey { user_id: user_id.to_owned(), client_id: req.client_id.clone(), company_id };
+        let grant = self
+            .grants
+            .entry(key.clone())
+            .or_insert_with(|| Grant { scopes: ScopeSet::EMPTY, granted_at: now, families: VecDeque::new() });
+        grant.scopes = ScopeSet::from_bits(grant.scopes.bits() | req.scopes.bits());
+        let code = new_token(32);
+        self.codes.insert(
+            code.clone(),
+            Code {
+                grant: key,
+                scopes: req.scopes,
+                redirect_given: req.redirect_given.then(|| req.redirect.as_str().to_owned()),
+                redirect_used: req.redirect.clone(),
+                issued_at: now,
+                state: CodeState::Fresh,
+            },
+        );
+        code
+    }
+
+    // ----- token endpoint ----------------------------------------------------------------
+
+    /// Redeems an authorization code (RFC 6749 §4.1.3) for an authenticated client.
+    pub fn redeem_code(
+        &mut self,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        now: Instant,
+    ) -> Result<Tokens, Rejection> {
+        self.maybe_purge(now);
+        let invalid = |rule, d: String| Rejection::new(ErrorCode::InvalidGrant, rule, d);
+        let Some(entry) = self.codes.get(code) else {
+            return Err(invalid(rules::CODE_KNOWN, "the authorization code is unknown".into()).hint(
+                "This code was never issued, or was forgotten two minutes after it expired: send the `code` from the callback unchanged, URL-encoded in the form body.",
+            ));
+        };
+        if entry.grant.client_id != client_id {
+            return Err(invalid(
+                rules::CODE_CLIENT_BOUND,
+                "the authorization code was issued to another client".into(),
+            ));
+        }
+        if let CodeState::Used { family, at } = entry.state {
+            let ago = now.secs_since(at);
+            self.retire_family(family, Retired::CodeReplayed, now);
+            return Err(invalid(
+                rules::CODE_SINGLE_USE,
+                format!("the authorization code was already redeemed {ago} s ago"),
+            )
+            .hint("Codes are one-time use: redeem each once and keep the tokens. Because this code was redeemed twice, the tokens issued the first time are now revoked (RFC 6749 §4.1.2)."));
+        }
+        let expires_at = entry.issued_at.plus_secs(CODE_LIFETIME_SECS);
+        if now >= expires_at {
+            let late = now.secs_since(expires_at).max(1);
+            return Err(invalid(
+                rules::CODE_EXPIRED,
+                format!("the authorization code expired {late} s ago"),
+            )
+            .hint(format!(
+                "Codes expire 60 seconds after they are issued; this one was redeemed {} s after issue, {late} s too late. Exchange the code as soon as the callback arrives, or start a new authorization.",
+                now.secs_since(entry.issued_at)
+            )));
+        }
+        match (&entry.redirect_given, redirect_uri) {
+            (Some(_), None) => {
+                return Err(Rejection::new(
+                    ErrorCode::InvalidRequest,
+                    rules::TOKEN_REDIRECT_URI_REPEATED,
+                    "redirect_uri is missing: it was supplied to /oauth/authorize, so it must be supplied here",
+                )
+                .hint(format!(
+                    "Add redirect_uri={} to the token request's form body: a redirect_uri given to /oauth/authorize must be repeated, identical, in the POST to /oauth/token.",
+                    entry.redirect_used.as_str()
+                )))
+            }
+            (Some(given), Some(sent)) if given != sent => {
+                return Err(invalid(
+                    rules::REDIRECT_URI_EXACT,
+                    format!("redirect_uri `{sent}` differs from `{given}` sent to /oauth/authorize"),
+                )
+                .hint(format!(
+                    "Send redirect_uri={given} exactly as in the authorization request ({}).",
+                    crate::domain::explain_redirect_mismatch(sent, std::slice::from_ref(&entry.redirect_used))
+                )))
+            }
+            (None, Some(sent)) if sent != entry.redirect_used.as_str() => {
+                return Err(invalid(
+                    rules::REDIRECT_URI_EXACT,
+                    format!(
+                        "redirect_uri `{sent}` differs from `{}`, the default used by /oauth/authorize",
+                        entry.redirect_used.as_str()
+                    ),
+                )
+                .hint("The authorization request named no redirect_uri, so the registered default was used: omit redirect_uri here or send that default exactly."))
+            }
+            _ => {}
+        }
+        if !self.grants.contains_key(&entry.grant) {
+            return Err(invalid(
+                rules::GRANT_ACTIVE,
+                "the user revoked the grant after this code was issued".into(),
+            ));
+        }
+        let (grant, scopes) = (entry.grant.clone(), entry.scopes);
+        let (family, tokens) = self.open_family(grant, scopes, now);
+        if let Some(entry) = self.codes.get_mut(code) {
+            entry.state = CodeState::Used { family, at: now };
+        }
+        Ok(tokens)
+    }
+
+    /// Refreshes (RFC 6749 §6), rotating the refresh token.
+    pub fn refresh(
+        &mut self,
+        client_id: &str,
+        refresh_token: &str,
+        scope: Option<ScopeSet>,
+        now: Instant,
+    ) -> Result<Tokens, Rejection> {
+        self.maybe_purge(now);
+        let family_id = match self.refresh.get(refresh_token) {
+            None => {
+                return Err(Rejection::new(
+                    ErrorCode::InvalidGrant,
+                    rules::REFRESH_TOKEN_VALID,
+                    "the refresh token is unknown",
+                ))
+            }
+            Some(RefreshEntry::Retired { why, at }) => return Err(retired_refresh(*why, now.secs_since(*at))),
+            Some(RefreshEntry::Live(f)) => *f,
+        };
+        let Some(family) = self.families.get(&family_id) else {
+            return Err(Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"));
+        };
+        if family.grant.client_id != client_id {
+            return Err(Rejection::new(
+                ErrorCode::InvalidGrant,
+                rules::REFRESH_TOKEN_VALID,
+                "the refresh token was issued to another client",
+            ));
+        }
+        let scopes = match scope {
+            Some(s) if !s.is_subset_of(family.scopes) => {
+                return Err(Rejection::new(
+                    ErrorCode::InvalidScope,
+                    rules::SCOPE_REGISTERED,
+                    format!("scope `{s}` exceeds the granted `{}`", family.scopes),
+                )
+                .hint("A refresh may narrow the scope but never widen it: omit scope, or request a subset of the original grant."))
+            }
+            Some(s) => s,
+            None => family.scopes,
+        };
+        let new_refresh = new_token(48);
+        let access = new_token(40);
+        let info = TokenInfo {
+            user_id: family.grant.user_id.clone(),
+            client_id: family.grant.client_id.clone(),
+            company_id: family.grant.company_id.clone(),
+            scopes,
+            expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
+        };
+        let Some(family) = self.families.get_mut(&family_id) else {
+            return Err(Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"));
+        };
+        let old = std::mem::replace(&mut family.refresh, new_refresh.clone());
+        if let Some(older) = family.previous_refresh.replace(old.clone()) {
+            self.refresh.remove(&older);
+        }
+        family.access.push_back(access.clone());
+        let evicted = if family.access.len() > 2 { family.access.pop_front() } else { None };
+        if let Some(e) = evicted {
+            self.access.remove(&e);
+        }
+        self.refresh.insert(old, RefreshEntry::Retired { why: Retired::Rotated, at: now });
+        self.refresh.insert(new_refresh.clone(), RefreshEntry::Live(family_id));
+        self.access.insert(access.clone(), AccessEntry { info, family: family_id, retired: None });
+        Ok(Tokens { access_token: access, refresh_token: new_refresh, expires_in: ACCESS_TOKEN_LIFETIME_SECS })
+    }
+
+    fn open_family(&mut self, grant: GrantKey, scopes: ScopeSet, now: Instant) -> (u64, Tokens) {
+        let id = self.next_family;
+        self.next_family += 1;
+        let refresh = new_token(48);
+        let access = new_token(40);
+        let info = TokenInfo {
+            user_id: grant.user_id.clone(),
+            client_id: grant.client_id.clone(),
+            company_id: grant.company_id.clone(),
+            scopes,
+            expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
+        };
+        self.access.insert(access.clone(), AccessEntry { info, family: id, retired: None });
+        self.refresh.insert(refresh.clone(), RefreshEntry::Live(id));
+        let superseded = match self.grants.get_mut(&grant) {
+            Some(g) => {
+                g.families.push_back(id);
+                if g.families.len() > MAX_FAMILIES_PER_GRANT { g.families.pop_front() } else { None }
+            }
+            None => None,
+        };
+        self.families.insert(
+            id,
+            Family { grant, scopes, refresh: refresh.clone(), previous_refresh: None, access: VecDeque::from([access.clone()]) },
+        );
+        if let Some(old) = superseded {
+            self.retire_family(old, Retired::Superseded, now);
+        }
+        (id, Tokens { access_token: access, refresh_token: refresh, expires_in: ACCESS_TOKEN_LIFETIME_SECS })
+    }
+
+    /// Turns a family's tokens into tombstones and forgets the family.
+    fn retire_family(&mut self, id: u64, why: Retired, now: Instant) {
+        let Some(family) = self.families.remove(&id) else { return };
+        if let Some(g) = self.grants.get_mut(&family.grant) {
+            g.families.retain(|f| *f != id);
+        }
+        for token in std::iter::once(&family.refresh).chain(family.previous_refresh.iter()) {
+            self.refresh.insert(token.clone(), RefreshEntry::Retired { why, at: now });
+        }
+        for token in &family.access {
+            if let Some(a) = self.access.get_mut(token) {
+                a.retired = Some((why, now));
+            }
+        }
+    }
+
+    /// Revokes every grant of `user_id` to `client_id` (in all companies). Returns how many
+    /// grants were revoked.
+    pub fn revoke_grant(&mut self, user_id: &str, client_id: &str, now: Instant) -> usize {
+        let keys: Vec<GrantKey> = self
+            .grants
+            .keys()
+            .filter(|k| k.user_id == user_id && k.client_id == client_id)
+            .cloned()
+            .collect();
+        for key in &keys {
+            if let Some(grant) = self.grants.remove(key) {
+                for f in grant.families {
+                    self.retire_family(f, Retired::Revoked, now);
+                }
+            }
+        }
+        keys.len()
+    }
+
+    pub fn grants_of(&self, user_id: &str) -> Vec<GrantView> {
+        let mut out: Vec<GrantView> = self
+            .grants
+            .iter()
+            .filter(|(k, _)| k.user_id == user_id)
+            .map(|(k, g)| GrantView {
+                client_id: k.client_id.clone(),
+                app_name: self.apps.get(&k.client_id).map(|a| a.name.clone()).unwrap_or_default(),
+                company: k.company_id.as_ref().and_then(|c| self.company(c)).map(|c| c.name.clone()),
+                scopes: g.scopes,
+                granted_at: g.granted_at,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.app_name, &a.company).cmp(&(&b.app_name, &b.company)));
+        out
+    }
+
+    // ----- resource server -----------------------------------------------------------------
+
+    /// Authenticates an access token.
+    pub fn authenticate(&self, token: &str, now: Instant) -> Result<&TokenInfo, Rejection> {
+        let unauthorized = |rule, d: String| Rejection::new(ErrorCode::InvalidRequest, rule, d);
+        let Some(entry) = self.access.get(token) else {
+            return Err(unauthorized(rules::ACCESS_TOKEN_VALID, "the access token is unknown".into()).hint(
+                "This token was never issued by this server, or was replaced by two newer refreshes: send the access_token of the latest token response.",
+            ));
+        };
+        if let Some((why, at)) = entry.retired {
+            let ago = now.secs_since(at);
+            return Err(match why {
+                Retired::Revoked => unauthorized(rules::GRANT_ACTIVE, format!("the user revoked this application's grant {ago} s ago")),
+                Retired::CodeReplayed => unauthorized(
+                    rules::CODE_SINGLE_USE,
+                    format!("the token was revoked {ago} s ago because its authorization code was redeemed twice"),
+                ),
+                Retired::Superseded | Retired::Rotated => unauthorized(
+                    rules::ACCESS_TOKEN_VALID,
+                    format!("the token was retired {ago} s ago: the grant holds at most {MAX_FAMILIES_PER_GRANT} live token sets"),
+                ),
+            });
+        }
+        if now >= entry.info.expires_at {
+            let ago = now.secs_since(entry.info.expires_at).max(1);
+            return Err(unauthorized(rules::ACCESS_TOKEN_EXPIRED, format!("the access token expired {ago} s ago")).hint(
+                "Access tokens live 60 minutes: on a 401, POST grant_type=refresh_token with the latest refresh token, then retry with the new access token.",
+            ));
+        }
+        let _ = entry.family;
+        Ok(&entry.info)
+    }
+
+    pub fn documents(&self, company: Option<&str>, owner: &str) -> impl Iterator<Item = &Document> {
+        let company = company.map(str::to_owned);
+        let owner = owner.to_owned();
+        self.documents.iter().filter(move |d| match (&company, &d.company) {
+            (Some(c), Some(dc)) => c == dc,
+            (None, None) => d.owner == owner,
+            _ => false,
+        })
+    }
+
+    pub fn document(&self, id: &str) -> Option<&Document> {
+        self.documents.iter().find(|d| d.id == id)
+    }
+
+    pub fn create_document(&mut self, name: String, company: Option<String>, owner: String, now: Instant) -> Document {
+        let doc = Document { id: new_id(), name, company, owner, created_at: now };
+        self.documents.push(doc.clone());
+        doc
+    }
+
+    pub fn delete_document(&mut self, id: &str) -> Option<Document> {
+        let pos = self.documents.iter().position(|d| d.id == id)?;
+        Some(self.documents.remove(pos))
+    }
+
+    // ----- housekeeping ----------------------------------------------------------------------
+
+    fn maybe_purge(&mut self, now: Instant) {
+        if now >= self.next_purge {
+            self.purge(now);
+            self.next_purge = Instant(now.0 + PURGE_EVERY_MS);
+        }
+    }
+
+    /// Forgets what can no longer be explained usefully. Public for the clock-advance route.
+    pub fn purge(&mut self, now: Instant) {
+        self.codes
+            .retain(|_, c| now < c.issued_at.plus_secs(CODE_LIFETIME_SECS + CODE_MEMORY_SECS));
+        self.pending
+            .retain(|_, p| now < p.created_at.plus_secs(PENDING_LIFETIME_SECS));
+        let pending = &self.pending;
+        self.pending_order.retain(|id| pending.contains_key(id));
+        self.refresh.retain(|_, e| match e {
+            RefreshEntry::Live(_) => true,
+            RefreshEntry::Retired { why: Retired::Rotated, .. } => true, // bounded: one per family
+            RefreshEntry::Retired { at, .. } => now < at.plus_secs(TOMBSTONE_MEMORY_SECS),
+        });
+        let families = &self.families;
+        self.access.retain(|_, a| {
+            let live_family = families.contains_key(&a.family);
+            match a.retired {
+                Some((_, at)) => now < at.plus_secs(TOMBSTONE_MEMORY_SECS),
+                None => live_family && now < a.info.expires_at.plus_secs(TOMBSTONE_MEMORY_SECS),
+            }
+        });
+    }
+
+    /// Sizes of the internal tables (for the health route and memory tests).
+    pub fn sizes(&self) -> [(&'static str, usize); 6] {
+        [
+            ("pending", self.pending.len()),
+            ("codes", self.codes.len()),
+            ("access_tokens", self.access.len()),
+            ("refresh_tokens", self.refresh.len()),
+            ("families", self.families.len()),
+            ("grants", self.grants.len()),
+        ]
+    }
+}
+
+fn retired_refresh(why: Retired, ago: u64) -> Rejection {
+    match why {
+        Retired::Rotated => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::REFRESH_TOKEN_ROTATED,
+            format!("this refresh token was rotated {ago} s ago and no longer works"),
+        )
+        .hint("Each refresh returns a new refresh_token: store it and use the newest. This request used the one before."),
+        Retired::Revoked => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::GRANT_ACTIVE,
+            format!("the user revoked this application's grant {ago} s ago"),
+        )
+        .hint("The grant is gone, so its refresh token is invalid: stop refreshing and send the user through /oauth/authorize again."),
+        Retired::CodeReplayed => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::CODE_SINGLE_USE,
+            format!("this refresh token was revoked {ago} s ago because its authorization code was redeemed twice"),
+        ),
+        Retired::Superseded => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::REFRESH_TOKEN_VALID,
+            format!(
+                "this refresh token was retired {ago} s ago: a grant holds at most {MAX_FAMILIES_PER_GRANT} live refresh tokens and newer authorizations replaced it"
+            ),
+        ),
+    }
+}
+
+impl ScopeSet {
+    pub(crate) fn from_bits(bits: u8) -> ScopeSet {
+        Scope::ALL.into_iter().filter(|s| bits & s.bit() != 0).fold(ScopeSet::EMPTY, ScopeSet::with)
+    }
+}
