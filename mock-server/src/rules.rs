@@ -73,9 +73,6 @@ rules! {
     REDIRECT_URI_REGISTERED = "redirect-uri-registered", Must, OauthGuide,
         "You can only use a redirect_uri previously registered for this application; it must match a registered value exactly, including the port.",
         "Send one of the registered redirect URIs character for character (scheme, host, port, path, query), or register the one you use.";
-    REDIRECT_URI_REQUIRED = "redirect-uri-required", Must, OauthGuide,
-        "An application must register at least one redirect URI; an omitted redirect_uri means the registered default.",
-        "Register a redirect URI for the application.";
     SCOPE_REGISTERED = "scope-registered", Must, OauthGuide,
         "The scope parameter may only restrict the token to a subset of the scopes registered for the application, space-separated as in RFC 6749.",
         "Request only scopes the application registered, separated by single spaces (OAuth2Read OAuth2Write), or omit scope to get all registered scopes.";
@@ -85,9 +82,6 @@ rules! {
     SECRET_NOT_IN_URL = "secret-not-in-url", Must, OauthGuide,
         "The client secret must be stored securely and protected like a password; it belongs only in the token request's form body.",
         "Never put client_secret in a URL: send it only in the POST body to /oauth/token (or as HTTP Basic).";
-    STATE_UNCHANGED = "state-unchanged", Must, OauthGuide,
-        "The state parameter is returned unchanged to the redirect URI.",
-        "Compare the state on the callback with the one you issued.";
     TOKEN_POST = "token-post", Must, OauthGuide,
         "The token request is a POST with a form body; it is not a GET with the data as query parameters.",
         "Send POST /oauth/token with the parameters in the body.";

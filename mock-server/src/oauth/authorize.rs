@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::domain::{explain_redirect_mismatch, RedirectUri, ScopeSet};
-use crate::error::{ErrorCode, Outcome, Rejection};
+use crate::error::{ErrorCode, Rejection};
 use crate::form::{self, Form};
 use crate::pages;
 use crate::rules;
@@ -132,7 +132,7 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         None => match registered.first() {
             Some(first) => first.clone(),
             None => {
-                return Err(page(rules::REDIRECT_URI_REQUIRED, "the application has no registered redirect URI".into()))
+                return Err(page(rules::REDIRECT_URI_REGISTERED, "the application has no registered redirect URI".into()))
             }
         },
     };
@@ -213,15 +213,19 @@ impl HintPage for Failure {
 
 /// Sends the browser back to the client with an error (or shows it, for OOB).
 fn redirect_error(state: &AppState, to: &RedirectUri, client_state: Option<&str>, r: &Rejection) -> Response {
-    let outcome = Some(r.outcome());
+    pages::with_outcome(send_back(state, to, client_state, r.code, &r.description), Some(r.outcome()))
+}
+
+/// `redirect_uri?error=…&error_description=…&state=…`, or the OOB error page.
+fn send_back(state: &AppState, to: &RedirectUri, client_state: Option<&str>, code: ErrorCode, description: &str) -> Response {
     if to.is_oob() {
-        return pages::with_outcome(pages::oob_page(state, None, Some((r.code.as_str(), &r.description))), outcome);
+        return pages::oob_page(state, None, Some((code.as_str(), description)));
     }
-    let mut params = vec![("error", r.code.as_str()), ("error_description", r.description.as_str())];
+    let mut params = vec![("error", code.as_str()), ("error_description", description)];
     if let Some(s) = client_state {
         params.push(("state", s));
     }
-    pages::with_outcome(found(&to.with_params(&params)), outcome)
+    found(&to.with_params(&params))
 }
 
 /// A 302 Found (the guide's redirect), not axum's 303.
@@ -235,11 +239,9 @@ fn found(location: &str) -> Response {
 /// Ends an authorization: grant (a code) or deny.
 fn finish(state: &AppState, req: &AuthRequest, user_id: &str, company: Option<String>, grant: bool) -> Response {
     if !grant {
-        let r = Rejection::new(ErrorCode::AccessDenied, rules::STATE_UNCHANGED, "the user denied the request")
-            .hint("The user chose Deny: handle error=access_denied on the callback.");
-        let resp = redirect_error(state, &req.redirect, req.state.as_deref(), &r);
-        // A denial breaks no rule: keep it out of the rule column of the log.
-        return strip_outcome(resp);
+        // A denial breaks no rule: nothing goes in the rule column of the log.
+        let description = "the user denied the request";
+        return send_back(state, &req.redirect, req.state.as_deref(), ErrorCode::AccessDenied, description);
     }
     let now = state.clock().now();
     let code = state.store().grant_and_issue_code(req, user_id, company, now);
@@ -251,11 +253,6 @@ fn finish(state: &AppState, req: &AuthRequest, user_id: &str, company: Option<St
         params.push(("state", s));
     }
     found(&req.redirect.with_params(&params))
-}
-
-fn strip_outcome(mut resp: Response) -> Response {
-    resp.extensions_mut().remove::<Outcome>();
-    resp
 }
 
 fn scripted(state: &AppState, req: AuthRequest, script: &ConsentScript) -> Response {

@@ -1,0 +1,15 @@
+//! Integration tests: the real server on an ephemeral port, driven over HTTP.
+//! One module per area; each enforced rule has a test that shows the rejection and the
+//! acceptance side by side.
+
+mod helpers;
+
+mod api;
+mod authorize;
+mod concurrency;
+mod control;
+mod pages;
+mod properties;
+mod rule_coverage;
+mod snapshots;
+mod token;
