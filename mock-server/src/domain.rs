@@ -187,16 +187,17 @@ impl fmt::Display for ScopeSet {
 /// The out-of-band redirect URI for installed applications.
 pub const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
 
-/// A redirect URI that passed the registration rules. Compared as an exact string.
+/// A redirect URI that passed the registration rules. Compared as an exact string; cheap
+/// to clone (every code holds one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RedirectUri(String);
+pub struct RedirectUri(std::sync::Arc<str>);
 
 impl RedirectUri {
     /// Applies the registration rules of the developer settings page: https, except
     /// `http://localhost:<port>` and the OOB URN; no fragment, no credentials.
     pub fn register(raw: &str) -> Result<RedirectUri, String> {
         if raw == OOB {
-            return Ok(RedirectUri(raw.to_owned()));
+            return Ok(RedirectUri(raw.into()));
         }
         let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not an absolute URL ({e})"))?;
         if url.fragment().is_some() {
@@ -206,14 +207,14 @@ impl RedirectUri {
             return Err(format!("`{raw}` carries credentials"));
         }
         match url.scheme() {
-            "https" if url.host_str().is_some() => Ok(RedirectUri(raw.to_owned())),
+            "https" if url.host_str().is_some() => Ok(RedirectUri(raw.into())),
             "http" => {
                 // The raw text must say `localhost` (url lower-cases hosts) with an explicit port.
                 let after_scheme = &raw["http://".len().min(raw.len())..];
                 let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
                 match authority.split_once(':') {
                     Some(("localhost", port)) if !port.is_empty() && port.parse::<u16>().is_ok() => {
-                        Ok(RedirectUri(raw.to_owned()))
+                        Ok(RedirectUri(raw.into()))
                     }
                     Some(("localhost", _)) | None if authority == "localhost" => Err(format!(
                         "`{raw}`: plain-http redirect URLs must name the port: http://localhost:<port>"
@@ -235,12 +236,12 @@ impl RedirectUri {
     }
 
     pub fn is_oob(&self) -> bool {
-        self.0 == OOB
+        &*self.0 == OOB
     }
 
     /// This URI with `params` appended to its query.
     pub fn with_params(&self, params: &[(&str, &str)]) -> String {
-        let mut out = self.0.clone();
+        let mut out = self.0.to_string();
         let mut sep = if out.contains('?') { '&' } else { '?' };
         for (k, v) in params {
             out.push(sep);

@@ -220,21 +220,40 @@ fn mask_value(name: &str, value: &str) -> String {
     }
 }
 
+/// The form fields for the log. A body that does not parse as a form (JSON under the form
+/// content type, a wholly encoded body) is logged as one decoded text with every secret or
+/// token value after a known field name scrubbed, so no shape of body leaks a secret.
 fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
-    bytes
-        .split(|b| *b == b'&')
-        .filter(|s| !s.is_empty())
-        .map(|seg| {
-            let seg = String::from_utf8_lossy(seg);
-            let (k, v) = seg.split_once('=').unwrap_or((&seg, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-            };
-            let name = dec(k);
-            let value = mask_value(&name, &dec(v));
-            (name, value)
-        })
-        .collect()
+    let plain_name = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b));
+    match crate::form::parse(bytes) {
+        Ok(form) if form.fields().iter().all(|f| plain_name(&f.name)) => form
+            .fields()
+            .iter()
+            .map(|f| (f.name.clone(), mask_value(&f.name, &f.value)))
+            .collect(),
+        _ => {
+            let text = percent_encoding::percent_decode(bytes).decode_utf8_lossy().replace('+', " ");
+            vec![("(unparsed body)".to_owned(), scrub(&text))]
+        }
+    }
+}
+
+/// Masks the value after every secret or token field name in free text: `name=value`,
+/// `"name":"value"`, `name: value`.
+fn scrub(text: &str) -> String {
+    let mut out = text.to_owned();
+    for name in SECRET_FIELDS.iter().chain(TOKEN_FIELDS) {
+        let mut from = 0;
+        while let Some(pos) = out[from..].find(name) {
+            let mut start = from + pos + name.len();
+            start += out[start..].len() - out[start..].trim_start_matches(['"', '\'', ':', '=', ' ']).len();
+            let len = out[start..].find(['&', '"', '\'', ',', '}', ' ', '\n']).unwrap_or(out.len() - start);
+            let shown = if len == 0 { String::new() } else { "(masked)".to_owned() };
+            out.replace_range(start..start + len, &shown);
+            from = start + shown.len();
+        }
+    }
+    out
 }
 
 /// Masks secret and token values in a raw query, keeping its shape (raw `=` included).

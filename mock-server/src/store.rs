@@ -15,6 +15,7 @@
 //! under steady load.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::clock::Instant;
 use crate::domain::{new_id, new_token, RedirectUri, Scope, ScopeSet};
@@ -31,11 +32,13 @@ pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 3600;
 pub const PENDING_LIFETIME_SECS: u64 = 600;
 /// Used and expired codes are remembered this long after expiry, to explain a late or
 /// repeated redemption.
-pub const CODE_MEMORY_SECS: u64 = 120;
+pub const CODE_MEMORY_SECS: u64 = 60;
 /// Expired access tokens and tombstones are remembered this long, to explain their use.
 pub const TOMBSTONE_MEMORY_SECS: u64 = 24 * 3600;
+/// Tombstones kept at most (revoked, replayed and superseded tokens); the oldest go first.
+pub const MAX_TOMBSTONES: usize = 20_000;
 /// Live token families a single grant may hold.
-pub const MAX_FAMILIES_PER_GRANT: usize = 20;
+pub const MAX_FAMILIES_PER_GRANT: usize = 100;
 /// Pending authorizations kept at once; the oldest go first.
 pub const MAX_PENDING: usize = 10_000;
 /// How often (mock time) the purge runs.
@@ -59,7 +62,7 @@ struct Grant {
 
 #[derive(Debug)]
 struct Family {
-    grant: GrantKey,
+    grant: Arc<GrantKey>,
     scopes: ScopeSet,
     refresh: String,
     previous_refresh: Option<String>,
@@ -78,7 +81,45 @@ pub enum Retired {
 #[derive(Debug)]
 enum RefreshEntry {
     Live(u64),
-    Retired { why: Retired, at: Instant },
+    /// The refresh token a family rotated out last (one per family).
+    Rotated { at: Instant },
+}
+
+/// Tokens retired for another reason than rotation, kept to explain their use: at most
+/// [`MAX_TOMBSTONES`], for at most [`TOMBSTONE_MEMORY_SECS`]; oldest first out.
+#[derive(Debug, Default)]
+struct Graveyard {
+    map: HashMap<String, (Retired, Instant)>,
+    order: VecDeque<String>,
+}
+
+impl Graveyard {
+    fn bury(&mut self, token: String, why: Retired, at: Instant) {
+        if self.map.insert(token.clone(), (why, at)).is_none() {
+            self.order.push_back(token);
+        }
+        while self.order.len() > MAX_TOMBSTONES {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, token: &str) -> Option<(Retired, Instant)> {
+        self.map.get(token).copied()
+    }
+
+    fn purge(&mut self, now: Instant) {
+        while let Some(front) = self.order.front() {
+            let expired = self.map.get(front).is_none_or(|(_, at)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
+            if !expired {
+                break;
+            }
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
 }
 
 /// What an access token grants.
@@ -94,8 +135,6 @@ pub struct TokenInfo {
 #[derive(Debug)]
 struct AccessEntry {
     info: TokenInfo,
-    family: u64,
-    retired: Option<(Retired, Instant)>,
 }
 
 #[derive(Debug)]
@@ -106,10 +145,10 @@ enum CodeState {
 
 #[derive(Debug)]
 struct Code {
-    grant: GrantKey,
+    grant: Arc<GrantKey>,
     scopes: ScopeSet,
-    /// The redirect URI as given to /oauth/authorize (`None`: omitted there).
-    redirect_given: Option<String>,
+    /// Whether /oauth/authorize named the redirect URI (or used the default).
+    redirect_given: bool,
     redirect_used: RedirectUri,
     issued_at: Instant,
     state: CodeState,
@@ -176,8 +215,9 @@ pub struct Store {
     codes: HashMap<String, Code>,
     refresh: HashMap<String, RefreshEntry>,
     access: HashMap<String, AccessEntry>,
+    graveyard: Graveyard,
     families: HashMap<u64, Family>,
-    grants: HashMap<GrantKey, Grant>,
+    grants: HashMap<Arc<GrantKey>, Grant>,
     consent: Option<ConsentScript>,
     next_family: u64,
     next_purge: Instant,
@@ -200,6 +240,7 @@ impl Store {
             codes: HashMap::new(),
             refresh: HashMap::new(),
             access: HashMap::new(),
+            graveyard: Graveyard::default(),
             families: HashMap::new(),
             grants: HashMap::new(),
             consent,
@@ -342,18 +383,25 @@ impl Store {
     pub fn grant_and_issue_code(&mut self, req: &AuthRequest, user_id: &str, company_id: Option<String>, now: Instant) -> String {
         self.maybe_purge(now);
         let key = GrantKey { user_id: user_id.to_owned(), client_id: req.client_id.clone(), company_id };
-        let grant = self
-            .grants
-            .entry(key.clone())
-            .or_insert_with(|| Grant { scopes: ScopeSet::EMPTY, granted_at: now, families: VecDeque::new() });
-        grant.scopes = ScopeSet::from_bits(grant.scopes.bits() | req.scopes.bits());
+        let key = match self.grants.get_key_value(&key) {
+            Some((shared, _)) => shared.clone(),
+            None => {
+                let shared = Arc::new(key);
+                let grant = Grant { scopes: ScopeSet::EMPTY, granted_at: now, families: VecDeque::new() };
+                self.grants.insert(shared.clone(), grant);
+                shared
+            }
+        };
+        if let Some(grant) = self.grants.get_mut(&*key) {
+            grant.scopes = ScopeSet::from_bits(grant.scopes.bits() | req.scopes.bits());
+        }
         let code = new_token(32);
         self.codes.insert(
             code.clone(),
             Code {
                 grant: key,
                 scopes: req.scopes,
-                redirect_given: req.redirect_given.then(|| req.redirect.as_str().to_owned()),
+                redirect_given: req.redirect_given,
                 redirect_used: req.redirect.clone(),
                 issued_at: now,
                 state: CodeState::Fresh,
@@ -406,8 +454,9 @@ impl Store {
                 now.secs_since(entry.issued_at)
             )));
         }
-        match (&entry.redirect_given, redirect_uri) {
-            (Some(_), None) => {
+        let used = entry.redirect_used.as_str();
+        match (entry.redirect_given, redirect_uri) {
+            (true, None) => {
                 return Err(Rejection::new(
                     ErrorCode::InvalidRequest,
                     rules::TOKEN_REDIRECT_URI_REPEATED,
@@ -418,17 +467,17 @@ impl Store {
                     entry.redirect_used.as_str()
                 )))
             }
-            (Some(given), Some(sent)) if given != sent => {
+            (true, Some(sent)) if used != sent => {
                 return Err(invalid(
                     rules::REDIRECT_URI_EXACT,
-                    format!("redirect_uri `{sent}` differs from `{given}` sent to /oauth/authorize"),
+                    format!("redirect_uri `{sent}` differs from `{used}` sent to /oauth/authorize"),
                 )
                 .hint(format!(
-                    "Send redirect_uri={given} exactly as in the authorization request ({}).",
+                    "Send redirect_uri={used} exactly as in the authorization request ({}).",
                     crate::domain::explain_redirect_mismatch(sent, std::slice::from_ref(&entry.redirect_used))
                 )))
             }
-            (None, Some(sent)) if sent != entry.redirect_used.as_str() => {
+            (false, Some(sent)) if sent != used => {
                 return Err(invalid(
                     rules::REDIRECT_URI_EXACT,
                     format!(
@@ -440,7 +489,7 @@ impl Store {
             }
             _ => {}
         }
-        if !self.grants.contains_key(&entry.grant) {
+        if !self.grants.contains_key(&*entry.grant) {
             return Err(invalid(
                 rules::GRANT_ACTIVE,
                 "the user revoked the grant after this code was issued".into(),
@@ -465,13 +514,12 @@ impl Store {
         self.maybe_purge(now);
         let family_id = match self.refresh.get(refresh_token) {
             None => {
-                return Err(Rejection::new(
-                    ErrorCode::InvalidGrant,
-                    rules::REFRESH_TOKEN_VALID,
-                    "the refresh token is unknown",
-                ))
+                return Err(match self.graveyard.get(refresh_token) {
+                    Some((why, at)) => retired_refresh(why, now.secs_since(at)),
+                    None => Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"),
+                })
             }
-            Some(RefreshEntry::Retired { why, at }) => return Err(retired_refresh(*why, now.secs_since(*at))),
+            Some(RefreshEntry::Rotated { at }) => return Err(retired_refresh(Retired::Rotated, now.secs_since(*at))),
             Some(RefreshEntry::Live(f)) => *f,
         };
         let Some(family) = self.families.get(&family_id) else {
@@ -517,13 +565,13 @@ impl Store {
         if let Some(e) = evicted {
             self.access.remove(&e);
         }
-        self.refresh.insert(old, RefreshEntry::Retired { why: Retired::Rotated, at: now });
+        self.refresh.insert(old, RefreshEntry::Rotated { at: now });
         self.refresh.insert(new_refresh.clone(), RefreshEntry::Live(family_id));
-        self.access.insert(access.clone(), AccessEntry { info, family: family_id, retired: None });
+        self.access.insert(access.clone(), AccessEntry { info });
         Ok(Tokens { access_token: access, refresh_token: new_refresh, expires_in: ACCESS_TOKEN_LIFETIME_SECS })
     }
 
-    fn open_family(&mut self, grant: GrantKey, scopes: ScopeSet, now: Instant) -> (u64, Tokens) {
+    fn open_family(&mut self, grant: Arc<GrantKey>, scopes: ScopeSet, now: Instant) -> (u64, Tokens) {
         let id = self.next_family;
         self.next_family += 1;
         let refresh = new_token(48);
@@ -535,9 +583,9 @@ impl Store {
             scopes,
             expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
         };
-        self.access.insert(access.clone(), AccessEntry { info, family: id, retired: None });
+        self.access.insert(access.clone(), AccessEntry { info });
         self.refresh.insert(refresh.clone(), RefreshEntry::Live(id));
-        let superseded = match self.grants.get_mut(&grant) {
+        let superseded = match self.grants.get_mut(&*grant) {
             Some(g) => {
                 g.families.push_back(id);
                 if g.families.len() > MAX_FAMILIES_PER_GRANT { g.families.pop_front() } else { None }
@@ -557,30 +605,28 @@ impl Store {
     /// Turns a family's tokens into tombstones and forgets the family.
     fn retire_family(&mut self, id: u64, why: Retired, now: Instant) {
         let Some(family) = self.families.remove(&id) else { return };
-        if let Some(g) = self.grants.get_mut(&family.grant) {
+        if let Some(g) = self.grants.get_mut(&*family.grant) {
             g.families.retain(|f| *f != id);
         }
-        for token in std::iter::once(&family.refresh).chain(family.previous_refresh.iter()) {
-            self.refresh.insert(token.clone(), RefreshEntry::Retired { why, at: now });
-        }
-        for token in &family.access {
-            if let Some(a) = self.access.get_mut(token) {
-                a.retired = Some((why, now));
-            }
+        let tokens = std::iter::once(family.refresh).chain(family.previous_refresh).chain(family.access);
+        for token in tokens {
+            self.refresh.remove(&token);
+            self.access.remove(&token);
+            self.graveyard.bury(token, why, now);
         }
     }
 
     /// Revokes every grant of `user_id` to `client_id` (in all companies). Returns how many
     /// grants were revoked.
     pub fn revoke_grant(&mut self, user_id: &str, client_id: &str, now: Instant) -> usize {
-        let keys: Vec<GrantKey> = self
+        let keys: Vec<Arc<GrantKey>> = self
             .grants
             .keys()
             .filter(|k| k.user_id == user_id && k.client_id == client_id)
             .cloned()
             .collect();
         for key in &keys {
-            if let Some(grant) = self.grants.remove(key) {
+            if let Some(grant) = self.grants.remove(&**key) {
                 for f in grant.families {
                     self.retire_family(f, Retired::Revoked, now);
                 }
@@ -612,11 +658,11 @@ impl Store {
     pub fn authenticate(&self, token: &str, now: Instant) -> Result<&TokenInfo, Rejection> {
         let unauthorized = |rule, d: String| Rejection::new(ErrorCode::InvalidRequest, rule, d);
         let Some(entry) = self.access.get(token) else {
-            return Err(unauthorized(rules::ACCESS_TOKEN_VALID, "the access token is unknown".into()).hint(
-                "This token was never issued by this server, or was replaced by two newer refreshes: send the access_token of the latest token response.",
-            ));
-        };
-        if let Some((why, at)) = entry.retired {
+            let Some((why, at)) = self.graveyard.get(token) else {
+                return Err(unauthorized(rules::ACCESS_TOKEN_VALID, "the access token is unknown".into()).hint(
+                    "This token was never issued by this server, or was replaced by two newer refreshes: send the access_token of the latest token response.",
+                ));
+            };
             let ago = now.secs_since(at);
             return Err(match why {
                 Retired::Revoked => unauthorized(rules::GRANT_ACTIVE, format!("the user revoked this application's grant {ago} s ago")),
@@ -629,14 +675,13 @@ impl Store {
                     format!("the token was retired {ago} s ago: the grant holds at most {MAX_FAMILIES_PER_GRANT} live token sets"),
                 ),
             });
-        }
+        };
         if now >= entry.info.expires_at {
             let ago = now.secs_since(entry.info.expires_at).max(1);
             return Err(unauthorized(rules::ACCESS_TOKEN_EXPIRED, format!("the access token expired {ago} s ago")).hint(
                 "Access tokens live 60 minutes: on a 401, POST grant_type=refresh_token with the latest refresh token, then retry with the new access token.",
             ));
         }
-        let _ = entry.family;
         Ok(&entry.info)
     }
 
@@ -682,24 +727,16 @@ impl Store {
             .retain(|_, p| now < p.created_at.plus_secs(PENDING_LIFETIME_SECS));
         let pending = &self.pending;
         self.pending_order.retain(|id| pending.contains_key(id));
-        self.refresh.retain(|_, e| match e {
-            RefreshEntry::Live(_) => true,
-            RefreshEntry::Retired { why: Retired::Rotated, .. } => true, // bounded: one per family
-            RefreshEntry::Retired { at, .. } => now < at.plus_secs(TOMBSTONE_MEMORY_SECS),
-        });
-        let families = &self.families;
-        self.access.retain(|_, a| {
-            let live_family = families.contains_key(&a.family);
-            match a.retired {
-                Some((_, at)) => now < at.plus_secs(TOMBSTONE_MEMORY_SECS),
-                None => live_family && now < a.info.expires_at.plus_secs(TOMBSTONE_MEMORY_SECS),
-            }
-        });
+        // Live and rotated refresh tokens are bounded by the families; retired ones by the
+        // graveyard. Access tokens: at most two per family, forgotten a day after expiry.
+        self.access.retain(|_, a| now < a.info.expires_at.plus_secs(TOMBSTONE_MEMORY_SECS));
+        self.graveyard.purge(now);
     }
 
     /// Sizes of the internal tables (for the health route and memory tests).
-    pub fn sizes(&self) -> [(&'static str, usize); 6] {
+    pub fn sizes(&self) -> [(&'static str, usize); 7] {
         [
+            ("tombstones", self.graveyard.map.len()),
             ("pending", self.pending.len()),
             ("codes", self.codes.len()),
             ("access_tokens", self.access.len()),

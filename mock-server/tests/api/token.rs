@@ -11,7 +11,7 @@ use crate::helpers::*;
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// The documented code-redemption form for `app`, as pairs.
-fn redeem_pairs<'a>(app: AppCreds, code: &'a str) -> Vec<(&'a str, &'a str)> {
+fn redeem_pairs(app: AppCreds, code: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -673,7 +673,7 @@ async fn error_bodies_name_error_description_hint_and_rule_and_are_not_cached() 
 async fn the_token_endpoint_answers_on_the_api_origin_too() {
     let m = spawn_mock_with(
         Config::default(),
-        Binds { oauth: "127.0.0.1:0".parse().unwrap(), api: Some("127.0.0.1:0".parse().unwrap()) },
+        Binds { oauth: "127.0.0.1:0".parse().expect("addr"), api: Some("127.0.0.1:0".parse().expect("addr")) },
     )
     .await;
     assert_ne!(m.mock.api_url(), m.mock.oauth_url(), "two origins");
