@@ -43,13 +43,21 @@ impl Drop for Server {
     }
 }
 
-/// Starts the binary and returns once it answers, with the time that took.
+/// Starts the binary and returns once it answers, with the time that took. The returned
+/// [`Server`] kills and reaps the child when dropped; a panic here ends the bench process.
+#[allow(clippy::zombie_processes)]
 fn start() -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let t0 = Instant::now();
     let child = Command::new(BIN)
-        .args(["serve", "--bind", &addr.to_string(), "--auto-consent", "alice@example.com"])
+        .args([
+            "serve",
+            "--bind",
+            &addr.to_string(),
+            "--auto-consent",
+            "alice@example.com",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -57,7 +65,8 @@ fn start() -> (Server, Duration) {
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
-            let _ = s.write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let _ =
+                s.write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             let mut buf = [0u8; 12];
             if s.read_exact(&mut buf).is_ok() && &buf[..12] == b"HTTP/1.1 200" {
                 return (Server { child, addr }, t0.elapsed());
@@ -94,7 +103,9 @@ impl Conn {
     async fn open(addr: SocketAddr) -> Conn {
         let s = TcpStream::connect(addr).await.expect("connect");
         s.set_nodelay(true).expect("nodelay");
-        Conn { stream: BufReader::new(s) }
+        Conn {
+            stream: BufReader::new(s),
+        }
     }
 
     async fn request(&mut self, head: &str, body: &str) -> Reply {
@@ -106,7 +117,11 @@ impl Conn {
                 body.len()
             )
         };
-        self.stream.get_mut().write_all(req.as_bytes()).await.expect("write");
+        self.stream
+            .get_mut()
+            .write_all(req.as_bytes())
+            .await
+            .expect("write");
         let mut line = String::new();
         self.stream.read_line(&mut line).await.expect("status line");
         let status = line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -127,7 +142,11 @@ impl Conn {
         }
         let mut body = vec![0; length];
         self.stream.read_exact(&mut body).await.expect("body");
-        Reply { status, location, body }
+        Reply {
+            status,
+            location,
+            body,
+        }
     }
 
     async fn code(&mut self) -> String {
@@ -172,7 +191,12 @@ fn field(body: &[u8], name: &str) -> String {
 }
 
 fn seconds() -> Duration {
-    Duration::from_secs(std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5))
+    Duration::from_secs(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5),
+    )
 }
 
 async fn refresh_load(addr: SocketAddr, connections: usize) -> f64 {
@@ -231,10 +255,20 @@ fn main() {
     let pid = server.child.id();
     println!("idle RSS: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let refreshes = rt.block_on(refresh_load(server.addr, 32));
-    println!("refresh-token grants: {refreshes:.0}/s (32 connections, {} s)", seconds().as_secs());
-    println!("RSS after refresh load: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+    println!(
+        "refresh-token grants: {refreshes:.0}/s (32 connections, {} s)",
+        seconds().as_secs()
+    );
+    println!(
+        "RSS after refresh load: {:.1} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
     // Round trips in three phases; between phases the mock's clock moves 3 minutes (control
     // API), as it would under steady load, so expired codes are purged and RSS stays flat.
     for phase in 1..=3 {
@@ -255,7 +289,9 @@ fn control(addr: SocketAddr, request: &str) -> String {
     s.write_all(request.as_bytes()).expect("write");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
-    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }
 
 fn advance(addr: SocketAddr, seconds: u64) {
@@ -270,6 +306,11 @@ fn advance(addr: SocketAddr, seconds: u64) {
 }
 
 fn health(addr: SocketAddr) -> String {
-    let body = control(addr, "GET /__mock/health HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
-    serde_json::from_str::<serde_json::Value>(&body).map(|v| v["tables"].to_string()).unwrap_or(body)
+    let body = control(
+        addr,
+        "GET /__mock/health HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+    );
+    serde_json::from_str::<serde_json::Value>(&body)
+        .map(|v| v["tables"].to_string())
+        .unwrap_or(body)
 }

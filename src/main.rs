@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mock_server::{Binds, ClockMode, Config, Fixtures};
 
 #[derive(Parser)]
-#[command(name = "onshape-mock", version, about = "A strict mock of Onshape's OAuth 2.0 server and REST API")]
+#[command(
+    name = "onshape-mock",
+    version,
+    about = "A strict mock of Onshape's OAuth 2.0 server and REST API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,7 +86,8 @@ fn serve(args: Serve) -> anyhow::Result<()> {
     let fixtures = match &args.fixtures {
         None => Fixtures::builtin(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             Fixtures::parse(&text).with_context(|| format!("in {}", path.display()))?
         }
     };
@@ -95,9 +100,18 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let mock = mock_server::spawn(config, Binds { oauth: args.bind, api: args.api_bind }).await?;
+        let mock = mock_server::spawn(
+            config,
+            Binds {
+                oauth: args.bind,
+                api: args.api_bind,
+            },
+        )
+        .await?;
         print!("{}", mock.banner());
         use std::io::Write;
         std::io::stdout().flush()?;
@@ -128,7 +142,9 @@ async fn shutdown_signal() {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),

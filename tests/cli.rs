@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Reads stdout until the banner's last section has started, and returns it.
@@ -32,12 +36,19 @@ fn get(port: u16, path: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("write");
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            .expect("write");
             let mut out = String::new();
             s.read_to_string(&mut out).expect("read");
             return out;
         }
-        assert!(Instant::now() < deadline, "the mock did not answer on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "the mock did not answer on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -46,7 +57,15 @@ fn get(port: u16, path: &str) -> String {
 fn serve_prints_urls_apps_and_users_and_stops_on_sigterm() {
     let port = free_port();
     let mut child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--clock", "frozen", "--log-format", "json"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--clock",
+            "frozen",
+            "--log-format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -64,27 +83,46 @@ fn serve_prints_urls_apps_and_users_and_stops_on_sigterm() {
         "bob@example.com".to_owned(),
         "[light user]".to_owned(),
         "Clock: frozen".to_owned(),
-    ]
-    {
-        assert!(text.contains(&expected), "banner lacks `{expected}`:\n{text}");
+    ] {
+        assert!(
+            text.contains(&expected),
+            "banner lacks `{expected}`:\n{text}"
+        );
     }
     let clock = get(port, "/__mock/clock");
-    assert!(clock.starts_with("HTTP/1.1 200") && clock.contains("\"mode\":\"frozen\""), "{clock}");
+    assert!(
+        clock.starts_with("HTTP/1.1 200") && clock.contains("\"mode\":\"frozen\""),
+        "{clock}"
+    );
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(exit) = child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(Instant::now() < deadline, "the mock did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the mock did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "clean exit: {exit:?}");
     let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr reads");
-    assert!(stderr.contains("\"path\":\"/__mock/clock\""), "JSON request log on stderr: {stderr}");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr reads");
+    assert!(
+        stderr.contains("\"path\":\"/__mock/clock\""),
+        "JSON request log on stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -105,16 +143,31 @@ fn separate_api_origin_and_auto_consent() {
         .spawn()
         .expect("starts");
     let text = banner(&mut child);
-    assert!(text.contains(&format!("API base URL:    http://127.0.0.1:{api}/api")), "{text}");
-    assert!(text.contains("automatic (grant as bob@example.com)"), "{text}");
+    assert!(
+        text.contains(&format!("API base URL:    http://127.0.0.1:{api}/api")),
+        "{text}"
+    );
+    assert!(
+        text.contains("automatic (grant as bob@example.com)"),
+        "{text}"
+    );
     let query = "response_type=code&client_id=WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D&company_id=c0ffee00000000000000b22b";
     let answer = get(oauth, &format!("/oauth/authorize?{query}"));
     assert!(answer.starts_with("HTTP/1.1 302"), "{answer}");
-    assert!(answer.contains("location: https://previewer.example.com/oauth/callback?code="), "{answer}");
+    assert!(
+        answer.contains("location: https://previewer.example.com/oauth/callback?code="),
+        "{answer}"
+    );
     let on_oauth = get(oauth, "/api/documents");
-    assert!(on_oauth.starts_with("HTTP/1.1 404"), "the API is not on the OAuth origin: {on_oauth}");
+    assert!(
+        on_oauth.starts_with("HTTP/1.1 404"),
+        "the API is not on the OAuth origin: {on_oauth}"
+    );
     let on_api = get(api, "/api/documents");
-    assert!(on_api.starts_with("HTTP/1.1 401"), "the API origin wants a token: {on_api}");
+    assert!(
+        on_api.starts_with("HTTP/1.1 401"),
+        "the API origin wants a token: {on_api}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -122,14 +175,39 @@ fn separate_api_origin_and_auto_consent() {
 fn fails_with(args: &[&str], message: &str) {
     let out = Command::new(BIN).args(args).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: exit 2, stderr: {stderr}");
-    assert!(stderr.contains(message), "{args:?}: stderr names the problem `{message}`: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: exit 2, stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(message),
+        "{args:?}: stderr names the problem `{message}`: {stderr}"
+    );
 }
 
 #[test]
 fn bad_arguments_fail_clearly() {
-    fails_with(&["serve", "--bind", "127.0.0.1:0", "--auto-consent", "nobody@example.com"], "nobody@example.com");
-    fails_with(&["serve", "--bind", "127.0.0.1:0", "--fixtures", "/nonexistent/fixtures.toml"], "cannot read /nonexistent/fixtures.toml");
+    fails_with(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--auto-consent",
+            "nobody@example.com",
+        ],
+        "nobody@example.com",
+    );
+    fails_with(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--fixtures",
+            "/nonexistent/fixtures.toml",
+        ],
+        "cannot read /nonexistent/fixtures.toml",
+    );
     let dir = std::env::temp_dir().join(format!("onshape-mock-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let bad = dir.join("bad.toml");
@@ -138,11 +216,23 @@ fn bad_arguments_fail_clearly() {
         "[[apps]]\nname = \"X\"\nprimary_format = \"com.x.y\"\nredirect_urls = [\"http://example.com/cb\"]\nscopes = [\"OAuth2Read\"]\n",
     )
     .expect("write fixture");
-    fails_with(&["serve", "--bind", "127.0.0.1:0", "--fixtures", bad.to_str().expect("utf-8 path")], "registration-redirect-url");
+    fails_with(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--fixtures",
+            bad.to_str().expect("utf-8 path"),
+        ],
+        "registration-redirect-url",
+    );
     fails_with(&["serve", "--clock", "sideways"], "sideways");
     let port = free_port();
     let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).expect("hold the port");
-    fails_with(&["serve", "--bind", &format!("127.0.0.1:{port}")], "cannot listen");
+    fails_with(
+        &["serve", "--bind", &format!("127.0.0.1:{port}")],
+        "cannot listen",
+    );
 }
 
 #[test]
@@ -150,7 +240,13 @@ fn the_default_fixtures_file_is_what_the_binary_uses() {
     let port = free_port();
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/default.toml");
     let mut child = Command::new(BIN)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--fixtures", fixtures])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--fixtures",
+            fixtures,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

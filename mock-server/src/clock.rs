@@ -23,7 +23,9 @@ impl std::str::FromStr for ClockMode {
         match s {
             "real" => Ok(Self::Real),
             "frozen" => Ok(Self::Frozen),
-            other => Err(format!("unknown clock mode `{other}`: use `real` or `frozen`")),
+            other => Err(format!(
+                "unknown clock mode `{other}`: use `real` or `frozen`"
+            )),
         }
     }
 }
@@ -71,12 +73,20 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(mode: ClockMode) -> Self {
-        Self { mode, start_ms: system_ms(), offset_ms: AtomicU64::new(0) }
+        Self {
+            mode,
+            start_ms: system_ms(),
+            offset_ms: AtomicU64::new(0),
+        }
     }
 
     /// A frozen clock starting at a given instant (tests and snapshots).
     pub fn frozen_at(start: Instant) -> Self {
-        Self { mode: ClockMode::Frozen, start_ms: start.0, offset_ms: AtomicU64::new(0) }
+        Self {
+            mode: ClockMode::Frozen,
+            start_ms: start.0,
+            offset_ms: AtomicU64::new(0),
+        }
     }
 
     pub fn mode(&self) -> ClockMode {

@@ -38,14 +38,20 @@ pub fn routes() -> Router<AppState> {
 
 /// Refuses control requests from anything but loopback.
 async fn loopback_only(req: Request, next: Next) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     match peer {
         Some(addr) if !addr.ip().is_loopback() => ControlError {
             status: StatusCode::FORBIDDEN,
             error: "forbidden",
             field: None,
             rule: rules::CONTROL_REQUEST.id,
-            message: format!("the control API answers loopback clients only, not {}", addr.ip()),
+            message: format!(
+                "the control API answers loopback clients only, not {}",
+                addr.ip()
+            ),
         }
         .into_response(),
         _ => next.run(req).await,
@@ -57,7 +63,13 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T,
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
     if !is_json {
         return Err(ControlError::bad_request(
             rules::CONTROL_REQUEST,
@@ -67,13 +79,21 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T,
     }
     serde_json::from_slice(body).map_err(|e| {
         let field = e.to_string().split('`').nth(1).map(str::to_owned);
-        ControlError::bad_request(rules::CONTROL_REQUEST, field.as_deref(), format!("invalid JSON body: {e}"))
+        ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            field.as_deref(),
+            format!("invalid JSON body: {e}"),
+        )
     })
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
-    let tables: serde_json::Map<String, Value> =
-        state.store().sizes().into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let tables: serde_json::Map<String, Value> = state
+        .store()
+        .sizes()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "tables": tables }))
 }
 
@@ -98,10 +118,18 @@ struct Advance {
     seconds: u64,
 }
 
-async fn advance(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+async fn advance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
     let req: Advance = json_body(&headers, &body)?;
     if req.seconds > 10 * 365 * 24 * 3600 {
-        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("seconds"), "advance by at most ten years at a time"));
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some("seconds"),
+            "advance by at most ten years at a time",
+        ));
     }
     let now = state.clock().advance(Duration::from_secs(req.seconds));
     state.store().purge(now);
@@ -126,12 +154,20 @@ async fn list_apps(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "apps": apps }))
 }
 
-async fn create_app(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ControlError> {
+async fn create_app(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ControlError> {
     let reg: AppRegistration = json_body(&headers, &body)?;
     if reg.client_id.is_some() || reg.client_secret.is_some() {
         return Err(ControlError::bad_request(
             rules::CONTROL_REQUEST,
-            Some(if reg.client_id.is_some() { "client_id" } else { "client_secret" }),
+            Some(if reg.client_id.is_some() {
+                "client_id"
+            } else {
+                "client_secret"
+            }),
             "credentials are issued by the mock; fixed ones belong in a fixtures file",
         ));
     }
@@ -167,7 +203,11 @@ async fn get_consent(State(state): State<AppState>) -> Json<Value> {
     Json(consent_json(&state))
 }
 
-async fn set_consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+async fn set_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
     let req: Consent = json_body(&headers, &body)?;
     let grant = match req.decision.as_str() {
         "grant" => true,
@@ -186,7 +226,11 @@ async fn set_consent(State(state): State<AppState>, headers: HeaderMap, body: By
     };
     let mut store = state.store();
     let Some(email) = req.user else {
-        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("user"), "user (an email) is required"));
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some("user"),
+            "user (an email) is required",
+        ));
     };
     let Some(user) = store.user_by_email(&email).cloned() else {
         return Err(ControlError::bad_request(
@@ -204,7 +248,11 @@ async fn set_consent(State(state): State<AppState>, headers: HeaderMap, body: By
             ));
         }
     }
-    store.set_consent(Some(ConsentScript { grant, user_id: user.id, company_id: req.company_id }));
+    store.set_consent(Some(ConsentScript {
+        grant,
+        user_id: user.id,
+        company_id: req.company_id,
+    }));
     drop(store);
     Ok(Json(consent_json(&state)))
 }
@@ -216,15 +264,26 @@ struct Revoke {
     client_id: String,
 }
 
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ControlError> {
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
     let req: Revoke = json_body(&headers, &body)?;
     let now = state.clock().now();
     let mut store = state.store();
     let Some(user_id) = store.user_by_email(&req.user).map(|u| u.id.clone()) else {
-        return Err(ControlError::bad_request(rules::CONTROL_REQUEST, Some("user"), format!("no fixture user has the email `{}`", req.user)));
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some("user"),
+            format!("no fixture user has the email `{}`", req.user),
+        ));
     };
     match store.revoke_grant(&user_id, &req.client_id, now) {
-        0 => Err(ControlError::not_found(format!("{} has not authorized client `{}`", req.user, req.client_id))),
+        0 => Err(ControlError::not_found(format!(
+            "{} has not authorized client `{}`",
+            req.user, req.client_id
+        ))),
         n => Ok(Json(json!({ "revoked_grants": n }))),
     }
 }

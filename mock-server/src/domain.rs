@@ -20,8 +20,14 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] =
-        [Scope::ReadPii, Scope::Read, Scope::Write, Scope::Delete, Scope::Purchase, Scope::Share];
+    pub const ALL: [Scope; 6] = [
+        Scope::ReadPii,
+        Scope::Read,
+        Scope::Write,
+        Scope::Delete,
+        Scope::Purchase,
+        Scope::Share,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -72,7 +78,11 @@ impl Scope {
             "Full" => Some(Scope::Delete),
             _ => None,
         };
-        legacy.or_else(|| Scope::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name)))
+        legacy.or_else(|| {
+            Scope::ALL
+                .into_iter()
+                .find(|s| s.name().eq_ignore_ascii_case(name))
+        })
     }
 }
 
@@ -86,7 +96,10 @@ pub enum ScopeError {
     /// Scope names separated by commas (passport-onshape's default separator).
     CommaSeparated,
     /// A name that is not a scope; with the likely intended one.
-    Unknown { name: String, suggestion: Option<&'static str> },
+    Unknown {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
     /// Not separated by single spaces (tabs, double spaces, leading or trailing space).
     BadSeparator,
 }
@@ -99,16 +112,25 @@ impl fmt::Display for ScopeError {
                 "scopes are separated by commas; RFC 6749 §3.3 separates them with spaces \
                  (passport-onshape: set scopeSeparator to ' ')"
             ),
-            ScopeError::Unknown { name, suggestion: Some(s) } => {
+            ScopeError::Unknown {
+                name,
+                suggestion: Some(s),
+            } => {
                 write!(f, "`{name}` is not an Onshape scope; did you mean `{s}`?")
             }
-            ScopeError::Unknown { name, suggestion: None } => write!(
+            ScopeError::Unknown {
+                name,
+                suggestion: None,
+            } => write!(
                 f,
                 "`{name}` is not an Onshape scope (known: OAuth2ReadPII OAuth2Read OAuth2Write \
                  OAuth2Delete OAuth2Purchase OAuth2Share)"
             ),
             ScopeError::BadSeparator => {
-                write!(f, "scopes must be separated by single spaces, with none leading or trailing")
+                write!(
+                    f,
+                    "scopes must be separated by single spaces, with none leading or trailing"
+                )
             }
         }
     }
@@ -140,7 +162,9 @@ impl ScopeSet {
         Ok(set)
     }
 
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<ScopeSet, ScopeError> {
+    pub fn from_names<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<ScopeSet, ScopeError> {
         let mut set = ScopeSet::EMPTY;
         for name in names {
             let scope = Scope::from_name(name).ok_or_else(|| ScopeError::Unknown {
@@ -199,9 +223,12 @@ impl RedirectUri {
         if raw == OOB {
             return Ok(RedirectUri(raw.into()));
         }
-        let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not an absolute URL ({e})"))?;
+        let url =
+            url::Url::parse(raw).map_err(|e| format!("`{raw}` is not an absolute URL ({e})"))?;
         if url.fragment().is_some() {
-            return Err(format!("`{raw}` has a fragment; redirect URLs must not (RFC 6749 §3.1.2)"));
+            return Err(format!(
+                "`{raw}` has a fragment; redirect URLs must not (RFC 6749 §3.1.2)"
+            ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(format!("`{raw}` carries credentials"));
@@ -247,7 +274,10 @@ impl RedirectUri {
             out.push(sep);
             out.push_str(k);
             out.push('=');
-            out.extend(percent_encoding::utf8_percent_encode(v, crate::form::COMPONENT));
+            out.extend(percent_encoding::utf8_percent_encode(
+                v,
+                crate::form::COMPONENT,
+            ));
             sep = '&';
         }
         out
@@ -267,7 +297,11 @@ pub fn explain_redirect_mismatch(requested: &str, registered: &[RedirectUri]) ->
     let what = match (url::Url::parse(requested), url::Url::parse(closest)) {
         (Ok(a), Ok(b)) => {
             if a.scheme() != b.scheme() {
-                format!("the scheme differs (`{}` vs registered `{}`)", a.scheme(), b.scheme())
+                format!(
+                    "the scheme differs (`{}` vs registered `{}`)",
+                    a.scheme(),
+                    b.scheme()
+                )
             } else if a.host_str() != b.host_str() || authority(requested) != authority(closest) {
                 if a.port_or_known_default() != b.port_or_known_default() {
                     format!(
@@ -331,7 +365,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -343,7 +379,8 @@ pub fn check_primary_format(s: &str) -> Result<(), String> {
     let labels: Vec<&str> = s.split('.').collect();
     let ok_label = |l: &&str| {
         !l.is_empty()
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && l.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
     };
     if labels.len() >= 2 && labels.iter().all(ok_label) {
@@ -391,11 +428,20 @@ mod tests {
             ScopeSet::parse("OAuth2Read OAuth2Write").map(ScopeSet::bits),
             Ok(Scope::Read.bit() | Scope::Write.bit())
         );
-        assert_eq!(ScopeSet::parse("OAuth2Read,OAuth2Write"), Err(ScopeError::CommaSeparated));
-        assert_eq!(ScopeSet::parse("OAuth2Read  OAuth2Write"), Err(ScopeError::BadSeparator));
+        assert_eq!(
+            ScopeSet::parse("OAuth2Read,OAuth2Write"),
+            Err(ScopeError::CommaSeparated)
+        );
+        assert_eq!(
+            ScopeSet::parse("OAuth2Read  OAuth2Write"),
+            Err(ScopeError::BadSeparator)
+        );
         assert!(matches!(
             ScopeSet::parse("Read"),
-            Err(ScopeError::Unknown { suggestion: Some("OAuth2Read"), .. })
+            Err(ScopeError::Unknown {
+                suggestion: Some("OAuth2Read"),
+                ..
+            })
         ));
     }
 
@@ -429,7 +475,10 @@ mod tests {
         for _ in 0..20 {
             let id = new_client_credential(24);
             assert!(id.ends_with('='), "{id}");
-            assert!(id.trim_end_matches('=').chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)));
+            assert!(id
+                .trim_end_matches('=')
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)));
         }
         assert_eq!(new_id().len(), 24);
     }

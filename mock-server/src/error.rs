@@ -70,7 +70,12 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection whose hint is the rule's generic fix.
     pub fn new(code: ErrorCode, rule: &'static Rule, description: impl Into<String>) -> Self {
-        Self { code, rule, description: description.into(), hint: rule.fix.to_owned() }
+        Self {
+            code,
+            rule,
+            description: description.into(),
+            hint: rule.fix.to_owned(),
+        }
     }
 
     /// Replaces the generic fix with a specific hint.
@@ -80,7 +85,10 @@ impl Rejection {
     }
 
     pub fn outcome(&self) -> Outcome {
-        Outcome { rule: self.rule.id, hint: self.hint.clone() }
+        Outcome {
+            rule: self.rule.id,
+            hint: self.hint.clone(),
+        }
     }
 }
 
@@ -118,8 +126,10 @@ impl IntoResponse for TokenError {
         });
         let mut resp = (status, no_store(), Json(body)).into_response();
         if r.code == ErrorCode::InvalidClient {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"oauth\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"oauth\""),
+            );
         }
         resp.extensions_mut().insert(r.outcome());
         resp
@@ -146,7 +156,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, rule: &'static Rule, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), rule, hint: rule.fix.to_owned() }
+        Self {
+            status,
+            message: message.into(),
+            rule,
+            hint: rule.fix.to_owned(),
+        }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = hint.into();
@@ -178,7 +193,10 @@ impl IntoResponse for ApiError {
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
-        resp.extensions_mut().insert(Outcome { rule: self.rule.id, hint: self.hint });
+        resp.extensions_mut().insert(Outcome {
+            rule: self.rule.id,
+            hint: self.hint,
+        });
         resp
     }
 }
@@ -196,7 +214,11 @@ pub struct ControlError {
 }
 
 impl ControlError {
-    pub fn bad_request(rule: &'static Rule, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn bad_request(
+        rule: &'static Rule,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             error: "bad_request",
@@ -218,7 +240,10 @@ impl ControlError {
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
-        let outcome = Outcome { rule: self.rule, hint: self.message.clone() };
+        let outcome = Outcome {
+            rule: self.rule,
+            hint: self.message.clone(),
+        };
         let mut resp = (self.status, Json(&self)).into_response();
         resp.extensions_mut().insert(outcome);
         resp

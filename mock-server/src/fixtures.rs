@@ -94,7 +94,9 @@ impl Fixtures {
         let mut ids = HashSet::new();
         let mut check_id = |kind: &str, id: &str| {
             if id.len() != 24 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(invalid(format!("{kind} id `{id}` is not 24 hex characters")));
+                return Err(invalid(format!(
+                    "{kind} id `{id}` is not 24 hex characters"
+                )));
             }
             if !ids.insert(id.to_owned()) {
                 return Err(invalid(format!("id `{id}` is used twice")));
@@ -104,23 +106,39 @@ impl Fixtures {
         let mut companies = Vec::new();
         for c in file.companies {
             check_id("company", &c.id)?;
-            companies.push(Company { id: c.id, name: c.name, plan: c.plan });
+            companies.push(Company {
+                id: c.id,
+                name: c.name,
+                plan: c.plan,
+            });
         }
         let mut users: Vec<User> = Vec::new();
         for u in file.users {
             check_id("user", &u.id)?;
             if !u.email.contains('@') {
-                return Err(invalid(format!("user `{}`: `{}` is not an email address", u.id, u.email)));
+                return Err(invalid(format!(
+                    "user `{}`: `{}` is not an email address",
+                    u.id, u.email
+                )));
             }
             if users.iter().any(|o| o.email.eq_ignore_ascii_case(&u.email)) {
                 return Err(invalid(format!("email `{}` is used twice", u.email)));
             }
             for c in &u.companies {
                 if !companies.iter().any(|k| &k.id == c) {
-                    return Err(invalid(format!("user `{}` names unknown company `{c}`", u.email)));
+                    return Err(invalid(format!(
+                        "user `{}` names unknown company `{c}`",
+                        u.email
+                    )));
                 }
             }
-            users.push(User { id: u.id, email: u.email, name: u.name, companies: u.companies, light: u.light });
+            users.push(User {
+                id: u.id,
+                email: u.email,
+                name: u.name,
+                companies: u.companies,
+                light: u.light,
+            });
         }
         let mut apps: Vec<App> = Vec::new();
         let mut formats = HashSet::new();
@@ -139,7 +157,10 @@ impl Fixtures {
         for d in file.documents {
             check_id("document", &d.id)?;
             let Some(owner) = users.iter().find(|u| u.email == d.owner) else {
-                return Err(invalid(format!("document `{}` names unknown owner `{}`", d.id, d.owner)));
+                return Err(invalid(format!(
+                    "document `{}` names unknown owner `{}`",
+                    d.id, d.owner
+                )));
             };
             if let Some(c) = &d.company {
                 if !owner.companies.contains(c) {
@@ -157,7 +178,12 @@ impl Fixtures {
                 created_at: Instant(0),
             });
         }
-        Ok(Fixtures { companies, users, apps, documents })
+        Ok(Fixtures {
+            companies,
+            users,
+            apps,
+            documents,
+        })
     }
 }
 
@@ -169,22 +195,38 @@ mod tests {
     fn builtin_fixtures_hold_what_the_docs_promise() {
         let f = Fixtures::builtin();
         assert_eq!(f.companies.len(), 2);
-        let user = |e: &str| f.users.iter().find(|u| u.email == e).expect("user exists").clone();
+        let user = |e: &str| {
+            f.users
+                .iter()
+                .find(|u| u.email == e)
+                .expect("user exists")
+                .clone()
+        };
         assert_eq!(user("alice@example.com").companies.len(), 1);
         assert_eq!(user("bob@example.com").companies.len(), 2);
         assert!(user("carol@example.com").light);
-        assert!(f.apps.iter().all(|a| a.client_id.ends_with('=') && a.client_secret.ends_with('=')));
-        assert!(f.apps.iter().any(|a| a.redirect_uris.iter().any(|r| r.is_oob())));
+        assert!(f
+            .apps
+            .iter()
+            .all(|a| a.client_id.ends_with('=') && a.client_secret.ends_with('=')));
+        assert!(f
+            .apps
+            .iter()
+            .any(|a| a.redirect_uris.iter().any(|r| r.is_oob())));
         assert!(!f.documents.is_empty());
     }
 
     #[test]
     fn bad_fixtures_name_the_problem() {
-        let err = Fixtures::parse("[[companies]]\nid = \"x\"\nname = \"X\"\n").expect_err("short id");
+        let err =
+            Fixtures::parse("[[companies]]\nid = \"x\"\nname = \"X\"\n").expect_err("short id");
         assert!(err.to_string().contains("24 hex"), "{err}");
         let err = Fixtures::parse("[[apps]]\nname=\"A\"\nprimary_format=\"com.a.b\"\nredirect_urls=[\"http://example.com/cb\"]\nscopes=[\"OAuth2Read\"]\n")
             .expect_err("http redirect");
-        assert!(err.to_string().contains("registration-redirect-url"), "{err}");
+        assert!(
+            err.to_string().contains("registration-redirect-url"),
+            "{err}"
+        );
         let err = Fixtures::parse("colour = 1\n").expect_err("unknown key");
         assert!(err.to_string().contains("colour"), "{err}");
     }

@@ -10,7 +10,11 @@ use std::fmt;
 use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
 
 /// What a URL query component must escape: all but unreserved characters (RFC 3986).
-pub const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+pub const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A parsed form: fields in order, with what the raw text looked like.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -71,12 +75,18 @@ pub fn parse(raw: &[u8]) -> Result<Form, FormError> {
             continue;
         }
         let Some(eq) = segment.iter().position(|b| *b == b'=') else {
-            return Err(FormError::MissingEquals { segment: lossy_short(segment) });
+            return Err(FormError::MissingEquals {
+                segment: lossy_short(segment),
+            });
         };
         let (name_raw, value_raw) = (&segment[..eq], &segment[eq + 1..]);
         let name = decode(name_raw).map_err(|e| e.with_field(&lossy_short(name_raw)))?;
         let value = decode(value_raw).map_err(|e| e.with_field(&name))?;
-        fields.push(Field { name, value, raw_equals: value_raw.contains(&b'=') });
+        fields.push(Field {
+            name,
+            value,
+            raw_equals: value_raw.contains(&b'='),
+        });
     }
     Ok(Form { fields })
 }
@@ -133,8 +143,12 @@ enum DecodeError {
 impl DecodeError {
     fn with_field(self, field: &str) -> FormError {
         match self {
-            DecodeError::BadPercent => FormError::BadPercent { field: field.to_owned() },
-            DecodeError::NotUtf8 => FormError::NotUtf8 { field: field.to_owned() },
+            DecodeError::BadPercent => FormError::BadPercent {
+                field: field.to_owned(),
+            },
+            DecodeError::NotUtf8 => FormError::NotUtf8 {
+                field: field.to_owned(),
+            },
         }
     }
 }
@@ -150,13 +164,17 @@ fn decode(raw: &[u8]) -> Result<String, DecodeError> {
         }
         i = at + 3;
     }
-    let plus_as_space: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
     let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
     String::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)
 }
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn lossy_short(raw: &[u8]) -> String {
@@ -191,18 +209,47 @@ mod tests {
     fn parses_and_flags_raw_equals() {
         let form = parse(b"client_id=ABC%3D&secret=XYZ=&a=b+c").expect("parses");
         assert_eq!(form.value("client_id"), Ok(Some("ABC=")));
-        assert!(!form.get("client_id").expect("once").expect("present").raw_equals);
-        assert!(form.get("secret").expect("once").expect("present").raw_equals);
+        assert!(
+            !form
+                .get("client_id")
+                .expect("once")
+                .expect("present")
+                .raw_equals
+        );
+        assert!(
+            form.get("secret")
+                .expect("once")
+                .expect("present")
+                .raw_equals
+        );
         assert_eq!(form.value("a"), Ok(Some("b c")));
     }
 
     #[test]
     fn refuses_malformed_input() {
-        assert_eq!(parse(b"a=%zz"), Err(FormError::BadPercent { field: "a".into() }));
-        assert_eq!(parse(b"a=%e"), Err(FormError::BadPercent { field: "a".into() }));
-        assert_eq!(parse(b"a=%ff"), Err(FormError::NotUtf8 { field: "a".into() }));
-        assert_eq!(parse(b"grant_type%3Dcode%26x%3Dy"), Err(FormError::WholeBodyEncoded));
-        assert!(matches!(parse(b"a=1&flag"), Err(FormError::MissingEquals { .. })));
-        assert_eq!(parse(b"a=1&a=2").expect("parses").value("a"), Err(Repeated("a".into())));
+        assert_eq!(
+            parse(b"a=%zz"),
+            Err(FormError::BadPercent { field: "a".into() })
+        );
+        assert_eq!(
+            parse(b"a=%e"),
+            Err(FormError::BadPercent { field: "a".into() })
+        );
+        assert_eq!(
+            parse(b"a=%ff"),
+            Err(FormError::NotUtf8 { field: "a".into() })
+        );
+        assert_eq!(
+            parse(b"grant_type%3Dcode%26x%3Dy"),
+            Err(FormError::WholeBodyEncoded)
+        );
+        assert!(matches!(
+            parse(b"a=1&flag"),
+            Err(FormError::MissingEquals { .. })
+        ));
+        assert_eq!(
+            parse(b"a=1&a=2").expect("parses").value("a"),
+            Err(Repeated("a".into()))
+        );
     }
 }

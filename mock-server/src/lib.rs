@@ -72,14 +72,21 @@ pub fn app(state: AppState) -> Router {
         .merge(control::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(guard))
-        .layer(middleware::from_fn_with_state(state.clone(), record::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record::record,
+        ))
         .with_state(state)
 }
 
 /// Refusals that depend on the path rather than a route: the API asked of the OAuth
 /// origin, and bearer tokens sent outside `/api`.
 async fn guard(req: Request, next: Next) -> Response {
-    let origin = req.extensions().get::<Origin>().copied().unwrap_or(Origin::Combined);
+    let origin = req
+        .extensions()
+        .get::<Origin>()
+        .copied()
+        .unwrap_or(Origin::Combined);
     let path = req.uri().path();
     let is_api = path == "/api" || path.starts_with("/api/");
     if is_api && origin == Origin::OAuth {

@@ -31,7 +31,10 @@ impl User {
         self.name.split_whitespace().next().unwrap_or("")
     }
     pub fn last_name(&self) -> &str {
-        self.name.split_once(' ').map(|(_, l)| l.trim()).unwrap_or("")
+        self.name
+            .split_once(' ')
+            .map(|(_, l)| l.trim())
+            .unwrap_or("")
     }
 }
 
@@ -86,13 +89,20 @@ impl AppRegistration {
             ));
         }
         check_primary_format(&self.primary_format).map_err(|m| {
-            ControlError::bad_request(rules::REGISTRATION_PRIMARY_FORMAT, Some("primary_format"), m)
+            ControlError::bad_request(
+                rules::REGISTRATION_PRIMARY_FORMAT,
+                Some("primary_format"),
+                m,
+            )
         })?;
         if taken_formats.contains(&self.primary_format) {
             return Err(ControlError::bad_request(
                 rules::REGISTRATION_PRIMARY_FORMAT,
                 Some("primary_format"),
-                format!("primary format `{}` is already registered: it must be unique", self.primary_format),
+                format!(
+                    "primary format `{}` is already registered: it must be unique",
+                    self.primary_format
+                ),
             ));
         }
         if self.redirect_urls.is_empty() {
@@ -108,10 +118,15 @@ impl AppRegistration {
             .map(|u| RedirectUri::register(u))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|m| {
-                ControlError::bad_request(rules::REGISTRATION_REDIRECT_URL, Some("redirect_urls"), m)
+                ControlError::bad_request(
+                    rules::REGISTRATION_REDIRECT_URL,
+                    Some("redirect_urls"),
+                    m,
+                )
             })?;
-        let scopes = ScopeSet::from_names(self.scopes.iter().map(String::as_str))
-            .map_err(|e| ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string()))?;
+        let scopes = ScopeSet::from_names(self.scopes.iter().map(String::as_str)).map_err(|e| {
+            ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string())
+        })?;
         if scopes.is_empty() {
             return Err(ControlError::bad_request(
                 rules::REGISTRATION_SCOPES,

@@ -31,12 +31,19 @@ pub fn environment() -> Environment<'static> {
 
 /// Renders `name` with `ctx`; a rendering failure is a 500 that says so.
 pub fn render(state: &AppState, status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
-    let rendered = state.templates().get_template(name).and_then(|t| t.render(ctx));
+    let rendered = state
+        .templates()
+        .get_template(name)
+        .and_then(|t| t.render(ctx));
     match rendered {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!("template {name} failed: {e:#}");
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("template {name} failed: {e}")).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("template {name} failed: {e}"),
+            )
+                .into_response()
         }
     }
 }

@@ -53,7 +53,12 @@ pub struct RequestLog {
 
 impl RequestLog {
     pub fn new(capacity: usize) -> Self {
-        Self { entries: VecDeque::new(), capacity, next_id: 1, dropped: 0 }
+        Self {
+            entries: VecDeque::new(),
+            capacity,
+            next_id: 1,
+            dropped: 0,
+        }
     }
 
     fn push(&mut self, mut e: Exchange) {
@@ -87,7 +92,11 @@ impl RequestLog {
 /// The middleware. Layered once around the whole router.
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let origin = parts.extensions.get::<Origin>().copied().unwrap_or(Origin::Combined);
+    let origin = parts
+        .extensions
+        .get::<Origin>()
+        .copied()
+        .unwrap_or(Origin::Combined);
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -155,7 +164,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 
 fn too_large() -> Response {
     let rule = crate::rules::REQUEST_SIZE;
-    let hint = format!("The body exceeds {} KiB: send a smaller body.", MAX_BODY_BYTES / 1024);
+    let hint = format!(
+        "The body exceeds {} KiB: send a smaller body.",
+        MAX_BODY_BYTES / 1024
+    );
     let body = serde_json::json!({
         "error": "invalid_request",
         "error_description": "request body too large",
@@ -163,7 +175,10 @@ fn too_large() -> Response {
         "rule": rule.id,
     });
     let mut resp = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
-    resp.extensions_mut().insert(Outcome { rule: rule.id, hint });
+    resp.extensions_mut().insert(Outcome {
+        rule: rule.id,
+        hint,
+    });
     resp
 }
 
@@ -224,7 +239,11 @@ fn mask_value(name: &str, value: &str) -> String {
 /// content type, a wholly encoded body) is logged as one decoded text with every secret or
 /// token value after a known field name scrubbed, so no shape of body leaks a secret.
 fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
-    let plain_name = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b));
+    let plain_name = |n: &str| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
+    };
     match crate::form::parse(bytes) {
         Ok(form) if form.fields().iter().all(|f| plain_name(&f.name)) => form
             .fields()
@@ -232,7 +251,9 @@ fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
             .map(|f| (f.name.clone(), mask_value(&f.name, &f.value)))
             .collect(),
         _ => {
-            let text = percent_encoding::percent_decode(bytes).decode_utf8_lossy().replace('+', " ");
+            let text = percent_encoding::percent_decode(bytes)
+                .decode_utf8_lossy()
+                .replace('+', " ");
             vec![("(unparsed body)".to_owned(), scrub(&text))]
         }
     }
@@ -246,9 +267,18 @@ fn scrub(text: &str) -> String {
         let mut from = 0;
         while let Some(pos) = out[from..].find(name) {
             let mut start = from + pos + name.len();
-            start += out[start..].len() - out[start..].trim_start_matches(['"', '\'', ':', '=', ' ']).len();
-            let len = out[start..].find(['&', '"', '\'', ',', '}', ' ', '\n']).unwrap_or(out.len() - start);
-            let shown = if len == 0 { String::new() } else { "(masked)".to_owned() };
+            start += out[start..].len()
+                - out[start..]
+                    .trim_start_matches(['"', '\'', ':', '=', ' '])
+                    .len();
+            let len = out[start..]
+                .find(['&', '"', '\'', ',', '}', ' ', '\n'])
+                .unwrap_or(out.len() - start);
+            let shown = if len == 0 {
+                String::new()
+            } else {
+                "(masked)".to_owned()
+            };
             out.replace_range(start..start + len, &shown);
             from = start + shown.len();
         }

@@ -190,7 +190,11 @@ mod tests {
                 "rule id {} is not kebab-case",
                 rule.id
             );
-            assert!(rule.doc.ends_with('.') && rule.fix.ends_with('.'), "{}", rule.id);
+            assert!(
+                rule.doc.ends_with('.') && rule.fix.ends_with('.'),
+                "{}",
+                rule.id
+            );
         }
         assert_eq!(by_id("code-single-use"), Some(CODE_SINGLE_USE));
     }

@@ -27,14 +27,20 @@ pub struct Binds {
 impl Binds {
     /// Both origins on one ephemeral loopback port (for tests).
     pub fn ephemeral() -> Binds {
-        Binds { oauth: SocketAddr::from(([127, 0, 0, 1], 0)), api: None }
+        Binds {
+            oauth: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api: None,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
@@ -66,7 +72,10 @@ impl RunningMock {
     }
 
     /// Waits until the servers stop (after [`RunningMock::shutdown_signal`] fires).
-    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+    pub async fn serve_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
         signal.await;
         self.shutdown().await
     }
@@ -91,18 +100,25 @@ pub async fn spawn(config: Config, binds: Binds) -> Result<RunningMock, StartErr
 
 pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMock, StartError> {
     let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })
     };
     let mut listeners = vec![];
     let oauth = bind(binds.oauth).await?;
-    let oauth_addr = oauth.local_addr().map_err(|source| StartError::Bind { addr: binds.oauth, source })?;
+    let oauth_addr = oauth.local_addr().map_err(|source| StartError::Bind {
+        addr: binds.oauth,
+        source,
+    })?;
     let mut api_addr = oauth_addr;
     match binds.api {
         None => listeners.push((oauth, Origin::Combined)),
         Some(addr) => {
             listeners.push((oauth, Origin::OAuth));
             let api = bind(addr).await?;
-            api_addr = api.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+            api_addr = api
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
             listeners.push((api, Origin::Api));
         }
     }
@@ -113,15 +129,24 @@ pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMo
             let router = app(state.clone()).layer(Extension(origin));
             let mut rx = rx.clone();
             tokio::spawn(async move {
-                axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
-                    .await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
             })
         })
         .collect();
-    Ok(RunningMock { state, oauth_addr, api_addr, shutdown: tx, tasks })
+    Ok(RunningMock {
+        state,
+        oauth_addr,
+        api_addr,
+        shutdown: tx,
+        tasks,
+    })
 }
 
 fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
@@ -129,19 +154,35 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
     let mut out = String::new();
     let store = state.store();
     let _ = writeln!(out, "onshape-mock {} is running", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(out, "  OAuth base URL:  http://{oauth}   (GET /oauth/authorize, POST /oauth/token)");
+    let _ = writeln!(
+        out,
+        "  OAuth base URL:  http://{oauth}   (GET /oauth/authorize, POST /oauth/token)"
+    );
     let _ = writeln!(out, "  API base URL:    http://{api}/api");
-    let _ = writeln!(out, "  Control API:     http://{oauth}/__mock   (loopback only)");
-    let _ = writeln!(out, "  Applications page: http://{oauth}/account/applications");
+    let _ = writeln!(
+        out,
+        "  Control API:     http://{oauth}/__mock   (loopback only)"
+    );
+    let _ = writeln!(
+        out,
+        "  Applications page: http://{oauth}/account/applications"
+    );
     let consent = match store.consent() {
         Some(s) => format!(
             "automatic ({} as {})",
             if s.grant { "grant" } else { "deny" },
-            store.user(&s.user_id).map(|u| u.email.as_str()).unwrap_or("?")
+            store
+                .user(&s.user_id)
+                .map(|u| u.email.as_str())
+                .unwrap_or("?")
         ),
         None => "login and consent pages".to_owned(),
     };
-    let _ = writeln!(out, "  Clock: {}   Consent: {consent}", state.clock().mode().as_str());
+    let _ = writeln!(
+        out,
+        "  Clock: {}   Consent: {consent}",
+        state.clock().mode().as_str()
+    );
     let _ = writeln!(out, "\nApplications:");
     let mut apps: Vec<_> = store.apps().collect();
     apps.sort_by(|a, b| a.name.cmp(&b.name));
@@ -159,7 +200,12 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
         let companies: Vec<String> = user
             .companies
             .iter()
-            .map(|c| store.company(c).map(|k| format!("{} ({c})", k.name)).unwrap_or_else(|| c.clone()))
+            .map(|c| {
+                store
+                    .company(c)
+                    .map(|k| format!("{} ({c})", k.name))
+                    .unwrap_or_else(|| c.clone())
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -167,7 +213,11 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
             user.email,
             user.name,
             if user.light { " [light user]" } else { "" },
-            if companies.is_empty() { "none".to_owned() } else { companies.join(", ") }
+            if companies.is_empty() {
+                "none".to_owned()
+            } else {
+                companies.join(", ")
+            }
         );
     }
     out

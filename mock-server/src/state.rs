@@ -81,11 +81,17 @@ impl AppState {
 
     /// The store, locked. Never hold the guard across an `.await`.
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.inner.store.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn log(&self) -> MutexGuard<'_, RequestLog> {
-        self.inner.log.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn templates(&self) -> &minijinja::Environment<'static> {
@@ -102,12 +108,18 @@ impl AppState {
 }
 
 fn default_consent(config: &Config) -> Result<Option<ConsentScript>, ConfigError> {
-    let Some(email) = &config.auto_consent else { return Ok(None) };
+    let Some(email) = &config.auto_consent else {
+        return Ok(None);
+    };
     let user = config
         .fixtures
         .users
         .iter()
         .find(|u| u.email.eq_ignore_ascii_case(email))
         .ok_or_else(|| ConfigError::UnknownConsentUser(email.clone()))?;
-    Ok(Some(ConsentScript { grant: true, user_id: user.id.clone(), company_id: None }))
+    Ok(Some(ConsentScript {
+        grant: true,
+        user_id: user.id.clone(),
+        company_id: None,
+    }))
 }

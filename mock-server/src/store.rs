@@ -82,7 +82,9 @@ pub enum Retired {
 enum RefreshEntry {
     Live(u64),
     /// The refresh token a family rotated out last (one per family).
-    Rotated { at: Instant },
+    Rotated {
+        at: Instant,
+    },
 }
 
 /// Tokens retired for another reason than rotation, kept to explain their use: at most
@@ -111,7 +113,10 @@ impl Graveyard {
 
     fn purge(&mut self, now: Instant) {
         while let Some(front) = self.order.front() {
-            let expired = self.map.get(front).is_none_or(|(_, at)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
+            let expired = self
+                .map
+                .get(front)
+                .is_none_or(|(_, at)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
             if !expired {
                 break;
             }
@@ -233,7 +238,11 @@ impl Store {
         Store {
             companies: fixtures.companies.clone(),
             users: fixtures.users.clone(),
-            apps: fixtures.apps.iter().map(|a| (a.client_id.clone(), a.clone())).collect(),
+            apps: fixtures
+                .apps
+                .iter()
+                .map(|a| (a.client_id.clone(), a.clone()))
+                .collect(),
             documents,
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
@@ -277,7 +286,9 @@ impl Store {
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
+        self.users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
     }
 
     pub fn user(&self, id: &str) -> Option<&User> {
@@ -297,8 +308,15 @@ impl Store {
     }
 
     /// Registers an application under the settings page's rules.
-    pub fn register_app(&mut self, reg: AppRegistration) -> Result<App, crate::error::ControlError> {
-        let taken: HashSet<String> = self.apps.values().map(|a| a.primary_format.clone()).collect();
+    pub fn register_app(
+        &mut self,
+        reg: AppRegistration,
+    ) -> Result<App, crate::error::ControlError> {
+        let taken: HashSet<String> = self
+            .apps
+            .values()
+            .map(|a| a.primary_format.clone())
+            .collect();
         let app = reg.validate(&taken)?;
         if self.apps.contains_key(&app.client_id) {
             return Err(crate::error::ControlError::bad_request(
@@ -380,14 +398,28 @@ impl Store {
     }
 
     /// The user granted: record the grant and issue a code.
-    pub fn grant_and_issue_code(&mut self, req: &AuthRequest, user_id: &str, company_id: Option<String>, now: Instant) -> String {
+    pub fn grant_and_issue_code(
+        &mut self,
+        req: &AuthRequest,
+        user_id: &str,
+        company_id: Option<String>,
+        now: Instant,
+    ) -> String {
         self.maybe_purge(now);
-        let key = GrantKey { user_id: user_id.to_owned(), client_id: req.client_id.clone(), company_id };
+        let key = GrantKey {
+            user_id: user_id.to_owned(),
+            client_id: req.client_id.clone(),
+            company_id,
+        };
         let key = match self.grants.get_key_value(&key) {
             Some((shared, _)) => shared.clone(),
             None => {
                 let shared = Arc::new(key);
-                let grant = Grant { scopes: ScopeSet::EMPTY, granted_at: now, families: VecDeque::new() };
+                let grant = Grant {
+                    scopes: ScopeSet::EMPTY,
+                    granted_at: now,
+                    families: VecDeque::new(),
+                };
                 self.grants.insert(shared.clone(), grant);
                 shared
             }
@@ -516,14 +548,24 @@ impl Store {
             None => {
                 return Err(match self.graveyard.get(refresh_token) {
                     Some((why, at)) => retired_refresh(why, now.secs_since(at)),
-                    None => Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"),
+                    None => Rejection::new(
+                        ErrorCode::InvalidGrant,
+                        rules::REFRESH_TOKEN_VALID,
+                        "the refresh token is unknown",
+                    ),
                 })
             }
-            Some(RefreshEntry::Rotated { at }) => return Err(retired_refresh(Retired::Rotated, now.secs_since(*at))),
+            Some(RefreshEntry::Rotated { at }) => {
+                return Err(retired_refresh(Retired::Rotated, now.secs_since(*at)))
+            }
             Some(RefreshEntry::Live(f)) => *f,
         };
         let Some(family) = self.families.get(&family_id) else {
-            return Err(Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"));
+            return Err(Rejection::new(
+                ErrorCode::InvalidGrant,
+                rules::REFRESH_TOKEN_VALID,
+                "the refresh token is unknown",
+            ));
         };
         if family.grant.client_id != client_id {
             return Err(Rejection::new(
@@ -554,24 +596,42 @@ impl Store {
             expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
         };
         let Some(family) = self.families.get_mut(&family_id) else {
-            return Err(Rejection::new(ErrorCode::InvalidGrant, rules::REFRESH_TOKEN_VALID, "the refresh token is unknown"));
+            return Err(Rejection::new(
+                ErrorCode::InvalidGrant,
+                rules::REFRESH_TOKEN_VALID,
+                "the refresh token is unknown",
+            ));
         };
         let old = std::mem::replace(&mut family.refresh, new_refresh.clone());
         if let Some(older) = family.previous_refresh.replace(old.clone()) {
             self.refresh.remove(&older);
         }
         family.access.push_back(access.clone());
-        let evicted = if family.access.len() > 2 { family.access.pop_front() } else { None };
+        let evicted = if family.access.len() > 2 {
+            family.access.pop_front()
+        } else {
+            None
+        };
         if let Some(e) = evicted {
             self.access.remove(&e);
         }
         self.refresh.insert(old, RefreshEntry::Rotated { at: now });
-        self.refresh.insert(new_refresh.clone(), RefreshEntry::Live(family_id));
+        self.refresh
+            .insert(new_refresh.clone(), RefreshEntry::Live(family_id));
         self.access.insert(access.clone(), AccessEntry { info });
-        Ok(Tokens { access_token: access, refresh_token: new_refresh, expires_in: ACCESS_TOKEN_LIFETIME_SECS })
+        Ok(Tokens {
+            access_token: access,
+            refresh_token: new_refresh,
+            expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+        })
     }
 
-    fn open_family(&mut self, grant: Arc<GrantKey>, scopes: ScopeSet, now: Instant) -> (u64, Tokens) {
+    fn open_family(
+        &mut self,
+        grant: Arc<GrantKey>,
+        scopes: ScopeSet,
+        now: Instant,
+    ) -> (u64, Tokens) {
         let id = self.next_family;
         self.next_family += 1;
         let refresh = new_token(48);
@@ -588,27 +648,48 @@ impl Store {
         let superseded = match self.grants.get_mut(&*grant) {
             Some(g) => {
                 g.families.push_back(id);
-                if g.families.len() > MAX_FAMILIES_PER_GRANT { g.families.pop_front() } else { None }
+                if g.families.len() > MAX_FAMILIES_PER_GRANT {
+                    g.families.pop_front()
+                } else {
+                    None
+                }
             }
             None => None,
         };
         self.families.insert(
             id,
-            Family { grant, scopes, refresh: refresh.clone(), previous_refresh: None, access: VecDeque::from([access.clone()]) },
+            Family {
+                grant,
+                scopes,
+                refresh: refresh.clone(),
+                previous_refresh: None,
+                access: VecDeque::from([access.clone()]),
+            },
         );
         if let Some(old) = superseded {
             self.retire_family(old, Retired::Superseded, now);
         }
-        (id, Tokens { access_token: access, refresh_token: refresh, expires_in: ACCESS_TOKEN_LIFETIME_SECS })
+        (
+            id,
+            Tokens {
+                access_token: access,
+                refresh_token: refresh,
+                expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+            },
+        )
     }
 
     /// Turns a family's tokens into tombstones and forgets the family.
     fn retire_family(&mut self, id: u64, why: Retired, now: Instant) {
-        let Some(family) = self.families.remove(&id) else { return };
+        let Some(family) = self.families.remove(&id) else {
+            return;
+        };
         if let Some(g) = self.grants.get_mut(&*family.grant) {
             g.families.retain(|f| *f != id);
         }
-        let tokens = std::iter::once(family.refresh).chain(family.previous_refresh).chain(family.access);
+        let tokens = std::iter::once(family.refresh)
+            .chain(family.previous_refresh)
+            .chain(family.access);
         for token in tokens {
             self.refresh.remove(&token);
             self.access.remove(&token);
@@ -642,8 +723,16 @@ impl Store {
             .filter(|(k, _)| k.user_id == user_id)
             .map(|(k, g)| GrantView {
                 client_id: k.client_id.clone(),
-                app_name: self.apps.get(&k.client_id).map(|a| a.name.clone()).unwrap_or_default(),
-                company: k.company_id.as_ref().and_then(|c| self.company(c)).map(|c| c.name.clone()),
+                app_name: self
+                    .apps
+                    .get(&k.client_id)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+                company: k
+                    .company_id
+                    .as_ref()
+                    .and_then(|c| self.company(c))
+                    .map(|c| c.name.clone()),
                 scopes: g.scopes,
                 granted_at: g.granted_at,
             })
@@ -688,19 +777,33 @@ impl Store {
     pub fn documents(&self, company: Option<&str>, owner: &str) -> impl Iterator<Item = &Document> {
         let company = company.map(str::to_owned);
         let owner = owner.to_owned();
-        self.documents.iter().filter(move |d| match (&company, &d.company) {
-            (Some(c), Some(dc)) => c == dc,
-            (None, None) => d.owner == owner,
-            _ => false,
-        })
+        self.documents
+            .iter()
+            .filter(move |d| match (&company, &d.company) {
+                (Some(c), Some(dc)) => c == dc,
+                (None, None) => d.owner == owner,
+                _ => false,
+            })
     }
 
     pub fn document(&self, id: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.id == id)
     }
 
-    pub fn create_document(&mut self, name: String, company: Option<String>, owner: String, now: Instant) -> Document {
-        let doc = Document { id: new_id(), name, company, owner, created_at: now };
+    pub fn create_document(
+        &mut self,
+        name: String,
+        company: Option<String>,
+        owner: String,
+        now: Instant,
+    ) -> Document {
+        let doc = Document {
+            id: new_id(),
+            name,
+            company,
+            owner,
+            created_at: now,
+        };
         self.documents.push(doc.clone());
         doc
     }
@@ -729,7 +832,8 @@ impl Store {
         self.pending_order.retain(|id| pending.contains_key(id));
         // Live and rotated refresh tokens are bounded by the families; retired ones by the
         // graveyard. Access tokens: at most two per family, forgotten a day after expiry.
-        self.access.retain(|_, a| now < a.info.expires_at.plus_secs(TOMBSTONE_MEMORY_SECS));
+        self.access
+            .retain(|_, a| now < a.info.expires_at.plus_secs(TOMBSTONE_MEMORY_SECS));
         self.graveyard.purge(now);
     }
 
@@ -778,6 +882,9 @@ fn retired_refresh(why: Retired, ago: u64) -> Rejection {
 
 impl ScopeSet {
     pub(crate) fn from_bits(bits: u8) -> ScopeSet {
-        Scope::ALL.into_iter().filter(|s| bits & s.bit() != 0).fold(ScopeSet::EMPTY, ScopeSet::with)
+        Scope::ALL
+            .into_iter()
+            .filter(|s| bits & s.bit() != 0)
+            .fold(ScopeSet::EMPTY, ScopeSet::with)
     }
 }

@@ -28,11 +28,26 @@ pub const NEWEST_VERSION: u32 = 16;
 pub const PAGE_SIZE: usize = 20;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api", any(dispatch_root)).route("/api/{*rest}", any(dispatch))
+    Router::new()
+        .route("/api", any(dispatch_root))
+        .route("/api/{*rest}", any(dispatch))
 }
 
-async fn dispatch_root(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    dispatch(State(state), method, uri, headers, Path(String::new()), Bytes::new()).await
+async fn dispatch_root(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    dispatch(
+        State(state),
+        method,
+        uri,
+        headers,
+        Path(String::new()),
+        Bytes::new(),
+    )
+    .await
 }
 
 async fn dispatch(
@@ -46,7 +61,8 @@ async fn dispatch(
     let (version, route) = split_version(&rest);
     let mut resp = match authenticate(&state, &uri, &headers) {
         Err(e) => e.into_response(),
-        Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body).unwrap_or_else(IntoResponse::into_response),
+        Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body)
+            .unwrap_or_else(IntoResponse::into_response),
     };
     if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
         resp.headers_mut().insert("x-api-version", v);
@@ -56,8 +72,16 @@ async fn dispatch(
 
 /// `v6/documents/x` → (6, ["documents", "x"]); `documents` → (0, ["documents"]).
 fn split_version(rest: &str) -> (u32, Vec<String>) {
-    let mut parts: Vec<String> = rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let version = match parts.first().and_then(|p| p.strip_prefix('v')).and_then(|n| n.parse::<u32>().ok()) {
+    let mut parts: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let version = match parts
+        .first()
+        .and_then(|p| p.strip_prefix('v'))
+        .and_then(|n| n.parse::<u32>().ok())
+    {
         Some(n) => {
             parts.remove(0);
             n.min(NEWEST_VERSION)
@@ -70,18 +94,20 @@ fn split_version(rest: &str) -> (u32, Vec<String>) {
 /// The bearer token of the request, checked.
 fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<TokenInfo, ApiError> {
     let unauthorized = |rule, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, rule, m);
-    let in_query = uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("access_token=") || p.starts_with("token=")));
+    let in_query = uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p.starts_with("access_token=") || p.starts_with("token="))
+    });
     if in_query {
         return Err(unauthorized(rules::BEARER_HEADER, "the access token is in the query string").hint(
             "Tokens in URLs leak into logs and browser history; Onshape reads only the header: send Authorization: Bearer <access_token>.",
         ));
     }
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthorized(rules::BEARER_HEADER, "no Authorization header").hint(
-            "Every /api request needs Authorization: Bearer <access_token>.",
-        ));
+        return Err(
+            unauthorized(rules::BEARER_HEADER, "no Authorization header")
+                .hint("Every /api request needs Authorization: Bearer <access_token>."),
+        );
     };
     let text = value.to_str().unwrap_or("");
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
@@ -92,11 +118,17 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err(unauthorized(rules::BEARER_HEADER, "the bearer token is empty"));
+        return Err(unauthorized(
+            rules::BEARER_HEADER,
+            "the bearer token is empty",
+        ));
     }
     let now = state.clock().now();
     let store = state.store();
-    store.authenticate(token, now).cloned().map_err(|r| ApiError::new(StatusCode::UNAUTHORIZED, r.rule, r.description).hint(r.hint))
+    store
+        .authenticate(token, now)
+        .cloned()
+        .map_err(|r| ApiError::new(StatusCode::UNAUTHORIZED, r.rule, r.description).hint(r.hint))
 }
 
 fn require(token: &TokenInfo, scope: Scope, what: &str) -> Result<(), ApiError> {
@@ -127,7 +159,9 @@ fn handle(
     let base = base_url(headers);
     let route: Vec<&str> = route.iter().map(String::as_str).collect();
     match (method.as_str(), route.as_slice()) {
-        ("GET", ["users", "sessioninfo"]) => Ok(Json(sessioninfo(state, token, &base)).into_response()),
+        ("GET", ["users", "sessioninfo"]) => {
+            Ok(Json(sessioninfo(state, token, &base)).into_response())
+        }
         ("GET", ["documents"]) => {
             require(token, Scope::Read, "listing documents")?;
             list_documents(state, token, uri, &base)
@@ -163,7 +197,10 @@ fn handle(
 }
 
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -191,7 +228,11 @@ fn sessioninfo(state: &AppState, token: &TokenInfo, base: &str) -> Value {
 }
 
 fn visible_document(state: &AppState, token: &TokenInfo, did: &str) -> Result<Document, ApiError> {
-    let found = state.store().documents(token.company_id.as_deref(), &token.user_id).find(|d| d.id == did).cloned();
+    let found = state
+        .store()
+        .documents(token.company_id.as_deref(), &token.user_id)
+        .find(|d| d.id == did)
+        .cloned();
     found.ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, rules::API_ROUTE, format!("document {did} not found"))
                 .hint("The document does not exist or belongs to another company than the token's: tokens are per user and company.")
@@ -209,25 +250,49 @@ fn light_user_check(state: &AppState, token: &TokenInfo) -> Result<(), ApiError>
     Ok(())
 }
 
-fn list_documents(state: &AppState, token: &TokenInfo, uri: &Uri, base: &str) -> Result<Response, ApiError> {
+fn list_documents(
+    state: &AppState,
+    token: &TokenInfo,
+    uri: &Uri,
+    base: &str,
+) -> Result<Response, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
-    let query = crate::form::parse(uri.query().unwrap_or("").as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let query =
+        crate::form::parse(uri.query().unwrap_or("").as_bytes()).map_err(|e| bad(e.to_string()))?;
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
-        match query.value(name).map_err(|r| bad(format!("`{}` appears more than once", r.0)))? {
+        match query
+            .value(name)
+            .map_err(|r| bad(format!("`{}` appears more than once", r.0)))?
+        {
             None => Ok(default),
-            Some(v) => v.parse::<usize>().map_err(|_| bad(format!("`{name}` must be a non-negative integer, got `{v}`"))),
+            Some(v) => v.parse::<usize>().map_err(|_| {
+                bad(format!(
+                    "`{name}` must be a non-negative integer, got `{v}`"
+                ))
+            }),
         }
     };
     let offset = number("offset", 0)?;
     let limit = number("limit", PAGE_SIZE)?.clamp(1, PAGE_SIZE);
     let store = state.store();
-    let all: Vec<Document> = store.documents(token.company_id.as_deref(), &token.user_id).cloned().collect();
+    let all: Vec<Document> = store
+        .documents(token.company_id.as_deref(), &token.user_id)
+        .cloned()
+        .collect();
     drop(store);
     let page_url = |o: usize| format!("{base}{}?offset={o}&limit={limit}", uri.path());
-    let items: Vec<Value> = all.iter().skip(offset).take(limit).map(|d| document_json(state, d, base)).collect();
+    let items: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|d| document_json(state, d, base))
+        .collect();
     let next = (offset + limit < all.len()).then(|| page_url(offset + limit));
     let previous = (offset > 0).then(|| page_url(offset.saturating_sub(limit)));
-    Ok(Json(json!({ "href": page_url(offset), "items": items, "next": next, "previous": previous })).into_response())
+    Ok(Json(
+        json!({ "href": page_url(offset), "items": items, "next": next, "previous": previous }),
+    )
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -235,20 +300,40 @@ struct NewDocument {
     name: Option<String>,
 }
 
-fn create_document(state: &AppState, token: &TokenInfo, headers: &HeaderMap, body: &[u8], base: &str) -> Result<Response, ApiError> {
+fn create_document(
+    state: &AppState,
+    token: &TokenInfo,
+    headers: &HeaderMap,
+    body: &[u8],
+    base: &str,
+) -> Result<Response, ApiError> {
     light_user_check(state, token)?;
     let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
     if !is_json {
-        return Err(bad("creating a document takes a JSON body").hint("Send Content-Type: application/json and {\"name\": \"…\"}."));
+        return Err(bad("creating a document takes a JSON body")
+            .hint("Send Content-Type: application/json and {\"name\": \"…\"}."));
     }
-    let req: NewDocument = serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
-    let name = req.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad("`name` is required"))?;
+    let req: NewDocument = serde_json::from_slice(body)
+        .map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
+    let name = req
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| bad("`name` is required"))?;
     let now = state.clock().now();
-    let doc = state.store().create_document(name, token.company_id.clone(), token.user_id.clone(), now);
+    let doc =
+        state
+            .store()
+            .create_document(name, token.company_id.clone(), token.user_id.clone(), now);
     Ok(Json(document_json(state, &doc, base)).into_response())
 }
 

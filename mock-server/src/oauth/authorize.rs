@@ -22,23 +22,33 @@ use crate::store::{AuthRequest, ConsentScript};
 /// A failed authorization request: shown as a page, or sent back to the client.
 enum Failure {
     Page(Rejection),
-    Redirect { to: RedirectUri, state: Option<String>, rejection: Rejection },
+    Redirect {
+        to: RedirectUri,
+        state: Option<String>,
+        rejection: Rejection,
+    },
 }
 
 pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
     let req = match validate(&state, uri.query().unwrap_or("")) {
         Ok(req) => req,
         Err(Failure::Page(r)) => return pages::error_page(&state, StatusCode::BAD_REQUEST, &r),
-        Err(Failure::Redirect { to, state: s, rejection }) => {
-            return redirect_error(&state, &to, s.as_deref(), &rejection)
-        }
+        Err(Failure::Redirect {
+            to,
+            state: s,
+            rejection,
+        }) => return redirect_error(&state, &to, s.as_deref(), &rejection),
     };
     let script = state.store().consent().cloned();
     match script {
         Some(script) => scripted(&state, req, &script),
         None => {
             let now = state.clock().now();
-            let app_name = state.store().app(&req.client_id).map(|a| a.name.clone()).unwrap_or_default();
+            let app_name = state
+                .store()
+                .app(&req.client_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
             let id = state.store().begin_pending(req, now);
             let users: Vec<_> = state
                 .store()
@@ -65,7 +75,8 @@ pub async fn not_get(State(state): State<AppState>) -> Response {
     )
     .hint("Send the browser to GET /oauth/authorize with the parameters in the query string (usually a 302 from your app), not a POST.");
     let mut resp = pages::error_page(&state, StatusCode::METHOD_NOT_ALLOWED, &r);
-    resp.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    resp.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET"));
     resp
 }
 
@@ -73,12 +84,19 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
     let page = |rule, d: String| Failure::Page(Rejection::new(ErrorCode::InvalidRequest, rule, d));
     let query = form::parse(raw_query.as_bytes()).map_err(|e| {
         Failure::Page(
-            Rejection::new(ErrorCode::InvalidRequest, rules::QUERY_ENCODING, format!("the query string does not parse: {e}"))
-                .hint(format!("{e}.")),
+            Rejection::new(
+                ErrorCode::InvalidRequest,
+                rules::QUERY_ENCODING,
+                format!("the query string does not parse: {e}"),
+            )
+            .hint(format!("{e}.")),
         )
     })?;
     if let Some(name) = query.first_repeated() {
-        return Err(page(rules::PARAM_ONCE, format!("the parameter `{name}` appears more than once")));
+        return Err(page(
+            rules::PARAM_ONCE,
+            format!("the parameter `{name}` appears more than once"),
+        ));
     }
     let one = |name: &str| query.value(name).ok().flatten();
     let Some(client_field) = query.get("client_id").ok().flatten() else {
@@ -110,7 +128,11 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
                     ),
                     None => "No application has this client id: use the one issued at registration.".to_owned(),
                 };
-                return Err(page(rules::CLIENT_KNOWN, format!("unknown client_id `{client_id}`")).hint_page(&hint));
+                return Err(page(
+                    rules::CLIENT_KNOWN,
+                    format!("unknown client_id `{client_id}`"),
+                )
+                .hint_page(&hint));
             }
         }
     };
@@ -132,7 +154,10 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         None => match registered.first() {
             Some(first) => first.clone(),
             None => {
-                return Err(page(rules::REDIRECT_URI_REGISTERED, "the application has no registered redirect URI".into()))
+                return Err(page(
+                    rules::REDIRECT_URI_REGISTERED,
+                    "the application has no registered redirect URI".into(),
+                ))
             }
         },
     };
@@ -173,7 +198,11 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         None => app_scopes,
         Some(s) => {
             let parsed = ScopeSet::parse(s).map_err(|e| {
-                back(Rejection::new(ErrorCode::InvalidScope, rules::SCOPE_REGISTERED, format!("scope `{s}`: {e}")))
+                back(Rejection::new(
+                    ErrorCode::InvalidScope,
+                    rules::SCOPE_REGISTERED,
+                    format!("scope `{s}`: {e}"),
+                ))
             })?;
             if !parsed.is_subset_of(app_scopes) {
                 return Err(back(
@@ -194,8 +223,17 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
             }
         }
     };
-    let company_id = one("company_id").filter(|c| !c.is_empty()).map(str::to_owned);
-    Ok(AuthRequest { client_id, redirect, redirect_given: redirect_given.is_some(), scopes, state: client_state, company_id })
+    let company_id = one("company_id")
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    Ok(AuthRequest {
+        client_id,
+        redirect,
+        redirect_given: redirect_given.is_some(),
+        scopes,
+        state: client_state,
+        company_id,
+    })
 }
 
 trait HintPage {
@@ -212,12 +250,26 @@ impl HintPage for Failure {
 }
 
 /// Sends the browser back to the client with an error (or shows it, for OOB).
-fn redirect_error(state: &AppState, to: &RedirectUri, client_state: Option<&str>, r: &Rejection) -> Response {
-    pages::with_outcome(send_back(state, to, client_state, r.code, &r.description), Some(r.outcome()))
+fn redirect_error(
+    state: &AppState,
+    to: &RedirectUri,
+    client_state: Option<&str>,
+    r: &Rejection,
+) -> Response {
+    pages::with_outcome(
+        send_back(state, to, client_state, r.code, &r.description),
+        Some(r.outcome()),
+    )
 }
 
 /// `redirect_uri?error=…&error_description=…&state=…`, or the OOB error page.
-fn send_back(state: &AppState, to: &RedirectUri, client_state: Option<&str>, code: ErrorCode, description: &str) -> Response {
+fn send_back(
+    state: &AppState,
+    to: &RedirectUri,
+    client_state: Option<&str>,
+    code: ErrorCode,
+    description: &str,
+) -> Response {
     if to.is_oob() {
         return pages::oob_page(state, None, Some((code.as_str(), description)));
     }
@@ -232,19 +284,37 @@ fn send_back(state: &AppState, to: &RedirectUri, client_state: Option<&str>, cod
 fn found(location: &str) -> Response {
     match header::HeaderValue::from_str(location) {
         Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "redirect location is not a valid header").into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "redirect location is not a valid header",
+        )
+            .into_response(),
     }
 }
 
 /// Ends an authorization: grant (a code) or deny.
-fn finish(state: &AppState, req: &AuthRequest, user_id: &str, company: Option<String>, grant: bool) -> Response {
+fn finish(
+    state: &AppState,
+    req: &AuthRequest,
+    user_id: &str,
+    company: Option<String>,
+    grant: bool,
+) -> Response {
     if !grant {
         // A denial breaks no rule: nothing goes in the rule column of the log.
         let description = "the user denied the request";
-        return send_back(state, &req.redirect, req.state.as_deref(), ErrorCode::AccessDenied, description);
+        return send_back(
+            state,
+            &req.redirect,
+            req.state.as_deref(),
+            ErrorCode::AccessDenied,
+            description,
+        );
     }
     let now = state.clock().now();
-    let code = state.store().grant_and_issue_code(req, user_id, company, now);
+    let code = state
+        .store()
+        .grant_and_issue_code(req, user_id, company, now);
     if req.redirect.is_oob() {
         return pages::oob_page(state, Some(&code), None);
     }
@@ -260,11 +330,17 @@ fn scripted(state: &AppState, req: AuthRequest, script: &ConsentScript) -> Respo
         let store = state.store();
         let Some(user) = store.user(&script.user_id).cloned() else {
             drop(store);
-            let r = Rejection::new(ErrorCode::ServerError, rules::CONTROL_REQUEST, "the scripted consent user no longer exists");
+            let r = Rejection::new(
+                ErrorCode::ServerError,
+                rules::CONTROL_REQUEST,
+                "the scripted consent user no longer exists",
+            );
             return redirect_error(state, &req.redirect, req.state.as_deref(), &r);
         };
         let wanted = req.company_id.as_deref().or(script.company_id.as_deref());
-        store.resolve_company(&user, wanted).map(|c| c.unwrap_or_else(|()| user.companies.first().cloned()))
+        store
+            .resolve_company(&user, wanted)
+            .map(|c| c.unwrap_or_else(|()| user.companies.first().cloned()))
     };
     match resolved {
         Ok(company) => finish(state, &req, &script.user_id, company, script.grant),
@@ -282,26 +358,41 @@ pub struct ConsentQuery {
 pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
     let form = match page_form(&state, &body) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let (Some(request), Some(user)) = (form.value("request").ok().flatten(), form.value("user").ok().flatten()) else {
+    let (Some(request), Some(user)) = (
+        form.value("request").ok().flatten(),
+        form.value("user").ok().flatten(),
+    ) else {
         return bad_page(&state, "the login form needs `request` and `user`");
     };
-    let target = format!("/oauth/consent?{}", form::encode(&[("request", request), ("user", user)]));
+    let target = format!(
+        "/oauth/consent?{}",
+        form::encode(&[("request", request), ("user", user)])
+    );
     (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }
 
 /// `GET /oauth/consent?request=…&user=…`: what the app asks for; Grant or Deny.
-pub async fn consent_page(State(state): State<AppState>, Query(q): Query<ConsentQuery>) -> Response {
+pub async fn consent_page(
+    State(state): State<AppState>,
+    Query(q): Query<ConsentQuery>,
+) -> Response {
     let now = state.clock().now();
     let store = state.store();
     let Some(pending) = store.pending(&q.request, now).cloned() else {
         drop(store);
-        return bad_page(&state, "this authorization request is unknown or older than 10 minutes: start again");
+        return bad_page(
+            &state,
+            "this authorization request is unknown or older than 10 minutes: start again",
+        );
     };
     let Some(user) = store.user_by_email(&q.user).cloned() else {
         drop(store);
-        return bad_page(&state, &format!("no fixture user has the email `{}`", q.user));
+        return bad_page(
+            &state,
+            &format!("no fixture user has the email `{}`", q.user),
+        );
     };
     let Some(app) = store.app(&pending.client_id).cloned() else {
         drop(store);
@@ -334,7 +425,10 @@ pub async fn consent_page(State(state): State<AppState>, Query(q): Query<Consent
         .iter()
         .map(|s| minijinja::context! { name => s.name(), words => s.plain_words() })
         .collect();
-    let action = format!("/oauth/consent?{}", form::encode(&[("request", &pending.id), ("user", &user.email)]));
+    let action = format!(
+        "/oauth/consent?{}",
+        form::encode(&[("request", &pending.id), ("user", &user.email)])
+    );
     pages::render(
         &state,
         StatusCode::OK,
@@ -348,24 +442,44 @@ pub async fn consent_page(State(state): State<AppState>, Query(q): Query<Consent
 }
 
 /// `POST /oauth/consent?request=…&user=…` with `decision` (and `company_id` when asked).
-pub async fn consent(State(state): State<AppState>, Query(q): Query<ConsentQuery>, body: Bytes) -> Response {
+pub async fn consent(
+    State(state): State<AppState>,
+    Query(q): Query<ConsentQuery>,
+    body: Bytes,
+) -> Response {
     let form = match page_form(&state, &body) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let grant = match form.value("decision").ok().flatten() {
         Some("grant") => true,
         Some("deny") => false,
-        _ => return bad_page(&state, "the consent form needs decision=grant or decision=deny"),
+        _ => {
+            return bad_page(
+                &state,
+                "the consent form needs decision=grant or decision=deny",
+            )
+        }
     };
-    let chosen = form.value("company_id").ok().flatten().filter(|c| !c.is_empty()).map(str::to_owned);
+    let chosen = form
+        .value("company_id")
+        .ok()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
     let now = state.clock().now();
     let (pending, user) = {
         let store = state.store();
-        (store.pending(&q.request, now).cloned(), store.user_by_email(&q.user).cloned())
+        (
+            store.pending(&q.request, now).cloned(),
+            store.user_by_email(&q.user).cloned(),
+        )
     };
     let (Some(pending), Some(user)) = (pending, user) else {
-        return bad_page(&state, "this authorization request is unknown, expired or for an unknown user: start again");
+        return bad_page(
+            &state,
+            "this authorization request is unknown, expired or for an unknown user: start again",
+        );
     };
     let company = {
         let store = state.store();
@@ -394,8 +508,9 @@ pub async fn consent(State(state): State<AppState>, Query(q): Query<ConsentQuery
     }
 }
 
-fn page_form(state: &AppState, body: &[u8]) -> Result<Form, Response> {
-    form::parse(body).map_err(|e| bad_page(state, &format!("the form does not parse: {e}")))
+fn page_form(state: &AppState, body: &[u8]) -> Result<Form, Box<Response>> {
+    form::parse(body)
+        .map_err(|e| Box::new(bad_page(state, &format!("the form does not parse: {e}"))))
 }
 
 fn bad_page(state: &AppState, message: &str) -> Response {

@@ -24,7 +24,11 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> 
         .iter()
         .map(|u| minijinja::context! { email => u.email, name => u.name })
         .collect();
-    let selected = q.user.as_deref().and_then(|e| store.user_by_email(e)).cloned();
+    let selected = q
+        .user
+        .as_deref()
+        .and_then(|e| store.user_by_email(e))
+        .cloned();
     let grants: Vec<_> = selected
         .as_ref()
         .map(|u| store.grants_of(&u.id))
@@ -59,10 +63,15 @@ pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
     let Ok(form) = form::parse(&body) else {
         return (StatusCode::BAD_REQUEST, "the form does not parse").into_response();
     };
-    let (Some(email), Some(client_id)) =
-        (form.value("user").ok().flatten(), form.value("client_id").ok().flatten())
-    else {
-        return (StatusCode::BAD_REQUEST, "the form needs `user` and `client_id`").into_response();
+    let (Some(email), Some(client_id)) = (
+        form.value("user").ok().flatten(),
+        form.value("client_id").ok().flatten(),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the form needs `user` and `client_id`",
+        )
+            .into_response();
     };
     let now = state.clock().now();
     let mut store = state.store();

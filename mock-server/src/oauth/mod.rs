@@ -19,9 +19,15 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/oauth/authorize", get(authorize::authorize).post(authorize::not_get))
+        .route(
+            "/oauth/authorize",
+            get(authorize::authorize).post(authorize::not_get),
+        )
         .route("/oauth/login", post(authorize::login))
-        .route("/oauth/consent", get(authorize::consent_page).post(authorize::consent))
+        .route(
+            "/oauth/consent",
+            get(authorize::consent_page).post(authorize::consent),
+        )
         .route("/oauth/token", any(token::token))
         .route("/account/applications", get(grants::page))
         .route("/account/applications/revoke", post(grants::revoke))

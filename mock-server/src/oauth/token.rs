@@ -37,26 +37,44 @@ pub async fn token(
     let form = check_shape(&method, uri.query(), &headers, &body)?;
     let client_id = authenticate_client(&state, &headers, &form)?;
     let grant_type = value(&form, "grant_type")?.ok_or_else(|| {
-        Rejection::new(ErrorCode::InvalidRequest, rules::GRANT_TYPE_SUPPORTED, "grant_type is missing")
+        Rejection::new(
+            ErrorCode::InvalidRequest,
+            rules::GRANT_TYPE_SUPPORTED,
+            "grant_type is missing",
+        )
     })?;
     let now = state.clock().now();
     let tokens = match grant_type {
         "authorization_code" => {
             let code = value(&form, "code")?.ok_or_else(|| {
-                Rejection::new(ErrorCode::InvalidRequest, rules::CODE_KNOWN, "code is missing")
-                    .hint("Add code=<the `code` query parameter of the callback> to the form body.")
+                Rejection::new(
+                    ErrorCode::InvalidRequest,
+                    rules::CODE_KNOWN,
+                    "code is missing",
+                )
+                .hint("Add code=<the `code` query parameter of the callback> to the form body.")
             })?;
             let redirect_uri = value(&form, "redirect_uri")?;
-            state.store().redeem_code(&client_id, code, redirect_uri, now)?
+            state
+                .store()
+                .redeem_code(&client_id, code, redirect_uri, now)?
         }
         "refresh_token" => {
             let refresh = value(&form, "refresh_token")?.ok_or_else(|| {
-                Rejection::new(ErrorCode::InvalidRequest, rules::REFRESH_TOKEN_VALID, "refresh_token is missing")
+                Rejection::new(
+                    ErrorCode::InvalidRequest,
+                    rules::REFRESH_TOKEN_VALID,
+                    "refresh_token is missing",
+                )
             })?;
             let scope = value(&form, "scope")?
                 .map(|s| {
                     ScopeSet::parse(s).map_err(|e| {
-                        Rejection::new(ErrorCode::InvalidScope, rules::SCOPE_REGISTERED, format!("scope `{s}`: {e}"))
+                        Rejection::new(
+                            ErrorCode::InvalidScope,
+                            rules::SCOPE_REGISTERED,
+                            format!("scope `{s}`: {e}"),
+                        )
                     })
                 })
                 .transpose()?;
@@ -85,15 +103,27 @@ fn value<'a>(form: &'a Form, name: &str) -> Result<Option<&'a str>, Rejection> {
 }
 
 fn repeated(name: &str) -> Rejection {
-    Rejection::new(ErrorCode::InvalidRequest, rules::PARAM_ONCE, format!("`{name}` appears more than once"))
+    Rejection::new(
+        ErrorCode::InvalidRequest,
+        rules::PARAM_ONCE,
+        format!("`{name}` appears more than once"),
+    )
 }
 
 /// Method, query string, content type and encoding: the debugging pitfalls of the guide.
-fn check_shape(method: &Method, query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Form, Rejection> {
+fn check_shape(
+    method: &Method,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Form, Rejection> {
     let shape = |rule, d: &str| Rejection::new(ErrorCode::InvalidRequest, rule, d);
     let query = query.filter(|q| !q.is_empty());
     if method != Method::POST {
-        let mut r = shape(rules::TOKEN_POST, &format!("the token endpoint takes POST, not {method}"));
+        let mut r = shape(
+            rules::TOKEN_POST,
+            &format!("the token endpoint takes POST, not {method}"),
+        );
         if query.is_some() {
             r = r.hint("This is a GET with the data in the query string: send POST /oauth/token with the same parameters as an application/x-www-form-urlencoded body.");
         }
@@ -112,7 +142,13 @@ fn check_shape(method: &Method, query: Option<&str>, headers: &HeaderMap, body: 
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     match content_type.as_deref() {
         Some("application/x-www-form-urlencoded") if !looks_json => {}
@@ -131,10 +167,17 @@ fn check_shape(method: &Method, query: Option<&str>, headers: &HeaderMap, body: 
         }
     }
     if body.is_empty() {
-        return Err(shape(rules::TOKEN_FORM_BODY, "the token request body is empty"));
+        return Err(shape(
+            rules::TOKEN_FORM_BODY,
+            "the token request body is empty",
+        ));
     }
     let form = form::parse(body).map_err(|e| {
-        shape(rules::TOKEN_FORM_ENCODING, &format!("the form body does not parse: {e}")).hint(format!("{}{}", capitalize(&e.to_string()), "."))
+        shape(
+            rules::TOKEN_FORM_ENCODING,
+            &format!("the form body does not parse: {e}"),
+        )
+        .hint(format!("{}{}", capitalize(&e.to_string()), "."))
     })?;
     if let Some(name) = form.first_repeated() {
         return Err(repeated(name));
@@ -151,12 +194,19 @@ fn capitalize(s: &str) -> String {
 }
 
 /// Client authentication: form body (`client_id`, `client_secret`) or HTTP Basic.
-fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<String, Rejection> {
+fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<String, Rejection> {
     let invalid_client = |rule, d: String| Rejection::new(ErrorCode::InvalidClient, rule, d);
     let basic = basic_credentials(headers)?;
     let body_id = form.get("client_id").ok().flatten();
     let body_secret = form.get("client_secret").ok().flatten();
-    for (field, rule) in [(body_id, rules::CLIENT_ID_ENCODED), (body_secret, rules::CLIENT_SECRET_ENCODED)] {
+    for (field, rule) in [
+        (body_id, rules::CLIENT_ID_ENCODED),
+        (body_secret, rules::CLIENT_SECRET_ENCODED),
+    ] {
         if let Some(f) = field.filter(|f| f.raw_equals) {
             return Err(Rejection::new(ErrorCode::InvalidRequest, rule, format!("{} carries an unencoded `=`", f.name)).hint(
                 format!(
@@ -195,10 +245,15 @@ fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Re
             Some(close) => format!("No application has this client id; did you mean `{close}`? Send it exactly, each `=` as %3D."),
             None => "No application has this client id: use the one issued at registration.".to_owned(),
         };
-        return Err(invalid_client(rules::CLIENT_KNOWN, format!("unknown client_id `{id}`")).hint(hint));
+        return Err(
+            invalid_client(rules::CLIENT_KNOWN, format!("unknown client_id `{id}`")).hint(hint),
+        );
     };
     match secret {
-        None => Err(invalid_client(rules::CLIENT_AUTH, "client_secret is missing".into())),
+        None => Err(invalid_client(
+            rules::CLIENT_AUTH,
+            "client_secret is missing".into(),
+        )),
         Some(s) if s != app.client_secret => {
             let hint = if s.trim_end_matches('=') == app.client_secret.trim_end_matches('=') {
                 "The secret is right but for its trailing `=`: send it whole, each `=` as %3D."
@@ -214,9 +269,13 @@ fn authenticate_client(state: &AppState, headers: &HeaderMap, form: &Form) -> Re
 /// Decodes `Authorization: Basic`. Per RFC 6749 §2.3.1 the parts are form-encoded first;
 /// requests-oauthlib does not encode them, so a raw `=` is accepted too.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Rejection> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let malformed = |d: &str| Rejection::new(ErrorCode::InvalidClient, rules::CLIENT_AUTH, d);
-    let text = value.to_str().map_err(|_| malformed("the Authorization header is not ASCII"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| malformed("the Authorization header is not ASCII"))?;
     let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
     if scheme.eq_ignore_ascii_case("bearer") {
         return Err(Rejection::new(
@@ -227,16 +286,18 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
         .hint("The token endpoint authenticates the client (form body or HTTP Basic); bearer tokens are only for /api requests."));
     }
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed(&format!("unsupported Authorization scheme `{scheme}`")));
+        return Err(malformed(&format!(
+            "unsupported Authorization scheme `{scheme}`"
+        )));
     }
     let decoded = data_encoding::BASE64
         .decode(rest.trim().as_bytes())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| malformed("the HTTP Basic credentials are not valid base64 of UTF-8"))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| malformed("the HTTP Basic credentials have no `:` between client id and secret"))?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+        malformed("the HTTP Basic credentials have no `:` between client id and secret")
+    })?;
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(s)
             .decode_utf8()

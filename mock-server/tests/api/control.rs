@@ -25,14 +25,20 @@ fn assert_control_error(resp: &Resp, rule: &str, field: Option<&str>) {
     assert_rejected(resp, 400, rule);
     let body = resp.json();
     assert_eq!(body["error"], "bad_request", "{}", resp.body);
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "a message: {}", resp.body);
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a message: {}",
+        resp.body
+    );
     if let Some(f) = field {
         assert_eq!(body["field"], f, "names the field: {}", resp.body);
     }
 }
 
 fn is_upper_base32_with_padding(s: &str) -> bool {
-    s.ends_with('=') && s.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c) || c == '=')
+    s.ends_with('=')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c) || c == '=')
 }
 
 /// The first six characters and the length, as the log shows a token.
@@ -65,12 +71,23 @@ async fn health_answers_ok() {
     assert_eq!(r.status, 200, "{}", r.body);
     let body = r.json();
     assert_eq!(body["status"], "ok");
-    assert!(body["tables"].is_object(), "table sizes are reported: {}", r.body);
-    assert_eq!(body["tables"]["codes"], 0, "a fresh mock holds no codes: {}", r.body);
+    assert!(
+        body["tables"].is_object(),
+        "table sizes are reported: {}",
+        r.body
+    );
+    assert_eq!(
+        body["tables"]["codes"], 0,
+        "a fresh mock holds no codes: {}",
+        r.body
+    );
 
     m.code(WEB).await;
     let after = m.get("/__mock/health").await.json();
-    assert_eq!(after["tables"]["codes"], 1, "the issued code is counted: {after}");
+    assert_eq!(
+        after["tables"]["codes"], 1,
+        "the issued code is counted: {after}"
+    );
 }
 
 #[tokio::test]
@@ -88,20 +105,37 @@ async fn the_frozen_clock_moves_only_when_advanced() {
     for _ in 0..5 {
         m.get("/__mock/health").await;
     }
-    assert_eq!(m.get("/__mock/clock").await.json()["unix_ms"], START.0, "unchanged without an advance");
+    assert_eq!(
+        m.get("/__mock/clock").await.json()["unix_ms"],
+        START.0,
+        "unchanged without an advance"
+    );
 
-    let advanced = m.post_json("/__mock/clock/advance", json!({ "seconds": 90 })).await;
+    let advanced = m
+        .post_json("/__mock/clock/advance", json!({ "seconds": 90 }))
+        .await;
     assert_eq!(advanced.status, 200, "{}", advanced.body);
     assert_eq!(advanced.json()["now"], "2026-01-01T00:01:30Z");
     let now = m.get("/__mock/clock").await.json();
     assert_eq!(now["unix_ms"], START.0 + 90_000);
     assert_eq!(now["offset_seconds"], 90);
 
-    let negative = m.post_json("/__mock/clock/advance", json!({ "seconds": -5 })).await;
+    let negative = m
+        .post_json("/__mock/clock/advance", json!({ "seconds": -5 }))
+        .await;
     assert_control_error(&negative, "control-request", None);
-    let unknown_field = m.post_json("/__mock/clock/advance", json!({ "seconds": 5, "minutes": 1 })).await;
+    let unknown_field = m
+        .post_json(
+            "/__mock/clock/advance",
+            json!({ "seconds": 5, "minutes": 1 }),
+        )
+        .await;
     assert_control_error(&unknown_field, "control-request", Some("minutes"));
-    assert_eq!(m.get("/__mock/clock").await.json()["offset_seconds"], 90, "refused advances move nothing");
+    assert_eq!(
+        m.get("/__mock/clock").await.json()["offset_seconds"],
+        90,
+        "refused advances move nothing"
+    );
 }
 
 // ----- applications ------------------------------------------------------------------------
@@ -109,24 +143,54 @@ async fn the_frozen_clock_moves_only_when_advanced() {
 #[tokio::test]
 async fn a_registered_app_gets_onshape_shaped_credentials_and_completes_a_flow() {
     let m = spawn_mock().await;
-    let created = m.post_json("/__mock/apps", registration("org.example.test-exporter")).await;
+    let created = m
+        .post_json("/__mock/apps", registration("org.example.test-exporter"))
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let app = created.json();
     let client_id = app["client_id"].as_str().expect("client_id").to_owned();
-    let client_secret = app["client_secret"].as_str().expect("client_secret shown once").to_owned();
-    assert!(is_upper_base32_with_padding(&client_id), "client id `{client_id}` is upper-case base32 ending in `=`");
-    assert!(is_upper_base32_with_padding(&client_secret), "secret `{client_secret}` is upper-case base32 ending in `=`");
+    let client_secret = app["client_secret"]
+        .as_str()
+        .expect("client_secret shown once")
+        .to_owned();
+    assert!(
+        is_upper_base32_with_padding(&client_id),
+        "client id `{client_id}` is upper-case base32 ending in `=`"
+    );
+    assert!(
+        is_upper_base32_with_padding(&client_secret),
+        "secret `{client_secret}` is upper-case base32 ending in `=`"
+    );
     assert_ne!(client_id, client_secret);
-    assert_eq!(app["redirect_urls"][0], "https://app.example.org/oauth/callback");
+    assert_eq!(
+        app["redirect_urls"][0],
+        "https://app.example.org/oauth/callback"
+    );
 
     let listed = m.get("/__mock/apps").await;
     assert_eq!(listed.status, 200, "{}", listed.body);
-    let apps = listed.json()["apps"].as_array().expect("apps array").clone();
-    let ours = apps.iter().find(|a| a["client_id"] == client_id.as_str()).expect("the new app is listed");
+    let apps = listed.json()["apps"]
+        .as_array()
+        .expect("apps array")
+        .clone();
+    let ours = apps
+        .iter()
+        .find(|a| a["client_id"] == client_id.as_str())
+        .expect("the new app is listed");
     assert_eq!(ours["name"], "Test Exporter");
-    assert!(apps.iter().all(|a| a.get("client_secret").is_none()), "no secret in the list: {}", listed.body);
-    assert!(!listed.body.contains(&client_secret), "the secret appears nowhere in the list");
-    assert!(!listed.body.contains(WEB.client_secret), "nor the fixtures' secrets");
+    assert!(
+        apps.iter().all(|a| a.get("client_secret").is_none()),
+        "no secret in the list: {}",
+        listed.body
+    );
+    assert!(
+        !listed.body.contains(&client_secret),
+        "the secret appears nowhere in the list"
+    );
+    assert!(
+        !listed.body.contains(WEB.client_secret),
+        "nor the fixtures' secrets"
+    );
 
     let creds = AppCreds {
         client_id: Box::leak(client_id.clone().into_boxed_str()),
@@ -138,7 +202,10 @@ async fn a_registered_app_gets_onshape_shaped_credentials_and_completes_a_flow()
     assert_eq!(info.status, 200, "{}", info.body);
     assert_eq!(info.json()["clientId"], client_id.as_str());
     assert_eq!(info.json()["email"], ALICE, "OAuth2ReadPII was registered");
-    assert_eq!(m.api(Method::GET, "/api/documents", &access).await.status, 200);
+    assert_eq!(
+        m.api(Method::GET, "/api/documents", &access).await.status,
+        200
+    );
     let write = m
         .send(
             m.http
@@ -161,45 +228,109 @@ async fn registration_rules_are_enforced() {
         reg
     };
     let cases: [(Value, &str, &str); 9] = [
-        (with("org.example.a", "name", json!("")), "registration-name", "name"),
-        (with("org.example.b", "name", json!("   ")), "registration-name", "name"),
-        (with("org.example.c", "redirect_urls", json!([])), "registration-redirect-url", "redirect_urls"),
         (
-            with("org.example.d", "redirect_urls", json!(["http://app.example.org/cb"])),
+            with("org.example.a", "name", json!("")),
+            "registration-name",
+            "name",
+        ),
+        (
+            with("org.example.b", "name", json!("   ")),
+            "registration-name",
+            "name",
+        ),
+        (
+            with("org.example.c", "redirect_urls", json!([])),
             "registration-redirect-url",
             "redirect_urls",
         ),
         (
-            with("org.example.e", "redirect_urls", json!(["http://localhost/cb"])),
+            with(
+                "org.example.d",
+                "redirect_urls",
+                json!(["http://app.example.org/cb"]),
+            ),
             "registration-redirect-url",
             "redirect_urls",
         ),
         (
-            with("org.example.f", "redirect_urls", json!(["https://app.example.org/cb#frag"])),
+            with(
+                "org.example.e",
+                "redirect_urls",
+                json!(["http://localhost/cb"]),
+            ),
             "registration-redirect-url",
             "redirect_urls",
         ),
-        (registration("not a reverse domain"), "registration-primary-format", "primary_format"),
-        (registration("com.example.acme.web-previewer"), "registration-primary-format", "primary_format"),
-        (with("org.example.g", "scopes", json!(["OAuth2Read", "OAuth2Everything"])), "registration-scopes", "scopes"),
+        (
+            with(
+                "org.example.f",
+                "redirect_urls",
+                json!(["https://app.example.org/cb#frag"]),
+            ),
+            "registration-redirect-url",
+            "redirect_urls",
+        ),
+        (
+            registration("not a reverse domain"),
+            "registration-primary-format",
+            "primary_format",
+        ),
+        (
+            registration("com.example.acme.web-previewer"),
+            "registration-primary-format",
+            "primary_format",
+        ),
+        (
+            with(
+                "org.example.g",
+                "scopes",
+                json!(["OAuth2Read", "OAuth2Everything"]),
+            ),
+            "registration-scopes",
+            "scopes",
+        ),
     ];
     for (body, rule, field) in cases {
         let r = m.post_json("/__mock/apps", body.clone()).await;
         assert_control_error(&r, rule, Some(field));
-        assert!(r.json()["message"].as_str().is_some(), "case {body}: {}", r.body);
+        assert!(
+            r.json()["message"].as_str().is_some(),
+            "case {body}: {}",
+            r.body
+        );
     }
     let listed = m.get("/__mock/apps").await.json();
-    assert_eq!(listed["apps"].as_array().map(Vec::len), Some(2), "nothing was registered: {listed}");
+    assert_eq!(
+        listed["apps"].as_array().map(Vec::len),
+        Some(2),
+        "nothing was registered: {listed}"
+    );
 
     // The accepted neighbours of the refused cases.
-    let localhost = with("org.example.h", "redirect_urls", json!(["http://localhost:4000/cb"]));
+    let localhost = with(
+        "org.example.h",
+        "redirect_urls",
+        json!(["http://localhost:4000/cb"]),
+    );
     assert_eq!(m.post_json("/__mock/apps", localhost).await.status, 201);
-    let oob = with("org.example.i", "redirect_urls", json!(["urn:ietf:wg:oauth:2.0:oob"]));
+    let oob = with(
+        "org.example.i",
+        "redirect_urls",
+        json!(["urn:ietf:wg:oauth:2.0:oob"]),
+    );
     assert_eq!(m.post_json("/__mock/apps", oob).await.status, 201);
-    let fine = m.post_json("/__mock/apps", registration("org.example.j")).await;
+    let fine = m
+        .post_json("/__mock/apps", registration("org.example.j"))
+        .await;
     assert_eq!(fine.status, 201, "{}", fine.body);
-    let duplicate = m.post_json("/__mock/apps", registration("org.example.j")).await;
-    assert_control_error(&duplicate, "registration-primary-format", Some("primary_format"));
+    let duplicate = m
+        .post_json("/__mock/apps", registration("org.example.j"))
+        .await;
+    assert_control_error(
+        &duplicate,
+        "registration-primary-format",
+        Some("primary_format"),
+    );
 }
 
 #[tokio::test]
@@ -228,15 +359,27 @@ async fn control_bodies_are_strict_json() {
         )
         .await;
     assert_control_error(&text, "control-request", None);
-    let form = m.post_form("/__mock/consent", encode(&[("decision", "grant"), ("user", ALICE)])).await;
+    let form = m
+        .post_form(
+            "/__mock/consent",
+            encode(&[("decision", "grant"), ("user", ALICE)]),
+        )
+        .await;
     assert_control_error(&form, "control-request", None);
 
     let not_json = m
-        .send(m.http.post(m.url("/__mock/apps")).header("content-type", "application/json").body("{name: x}"))
+        .send(
+            m.http
+                .post(m.url("/__mock/apps"))
+                .header("content-type", "application/json")
+                .body("{name: x}"),
+        )
         .await;
     assert_control_error(&not_json, "control-request", None);
 
-    let ok = m.post_json("/__mock/apps", registration("org.example.strict")).await;
+    let ok = m
+        .post_json("/__mock/apps", registration("org.example.strict"))
+        .await;
     assert_eq!(ok.status, 201, "{}", ok.body);
 }
 
@@ -246,11 +389,24 @@ async fn control_bodies_are_strict_json() {
 async fn scripted_deny_redirects_with_access_denied_and_the_state() {
     let m = spawn_mock().await;
     m.script_consent("deny", ALICE, None).await;
-    let denied = m.authorize(WEB, &[("redirect_uri", WEB.redirect), ("state", "xyz 42")]).await;
+    let denied = m
+        .authorize(WEB, &[("redirect_uri", WEB.redirect), ("state", "xyz 42")])
+        .await;
     assert_eq!(denied.status, 302, "{}", denied.body);
-    assert!(denied.location().starts_with(WEB.redirect), "back to the client: {}", denied.location());
-    assert_eq!(denied.location_param("error").as_deref(), Some("access_denied"));
-    assert_eq!(denied.location_param("state").as_deref(), Some("xyz 42"), "the state comes back unchanged");
+    assert!(
+        denied.location().starts_with(WEB.redirect),
+        "back to the client: {}",
+        denied.location()
+    );
+    assert_eq!(
+        denied.location_param("error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        denied.location_param("state").as_deref(),
+        Some("xyz 42"),
+        "the state comes back unchanged"
+    );
     assert_eq!(denied.location_param("code"), None, "no code on a denial");
 
     let consent = m.get("/__mock/consent").await.json();
@@ -258,24 +414,50 @@ async fn scripted_deny_redirects_with_access_denied_and_the_state() {
     assert_eq!(consent["user"], ALICE);
 
     m.script_consent("grant", ALICE, None).await;
-    let granted = m.authorize(WEB, &[("redirect_uri", WEB.redirect), ("state", "xyz 42")]).await;
+    let granted = m
+        .authorize(WEB, &[("redirect_uri", WEB.redirect), ("state", "xyz 42")])
+        .await;
     assert_eq!(granted.status, 302, "{}", granted.body);
-    assert!(granted.location_param("code").is_some(), "a code on a grant: {}", granted.location());
+    assert!(
+        granted.location_param("code").is_some(),
+        "a code on a grant: {}",
+        granted.location()
+    );
     assert_eq!(granted.location_param("state").as_deref(), Some("xyz 42"));
 }
 
 #[tokio::test]
 async fn scripted_consent_for_a_company_the_user_is_not_in_is_refused() {
     let m = spawn_mock().await;
-    let r = m.post_json("/__mock/consent", json!({ "decision": "grant", "user": ALICE, "company_id": GLOBEX })).await;
+    let r = m
+        .post_json(
+            "/__mock/consent",
+            json!({ "decision": "grant", "user": ALICE, "company_id": GLOBEX }),
+        )
+        .await;
     assert_control_error(&r, "company-member", Some("company_id"));
 
-    let unknown_user = m.post_json("/__mock/consent", json!({ "decision": "grant", "user": "mallory@example.com" })).await;
+    let unknown_user = m
+        .post_json(
+            "/__mock/consent",
+            json!({ "decision": "grant", "user": "mallory@example.com" }),
+        )
+        .await;
     assert_control_error(&unknown_user, "control-request", Some("user"));
-    let bad_decision = m.post_json("/__mock/consent", json!({ "decision": "maybe", "user": ALICE })).await;
+    let bad_decision = m
+        .post_json(
+            "/__mock/consent",
+            json!({ "decision": "maybe", "user": ALICE }),
+        )
+        .await;
     assert_control_error(&bad_decision, "control-request", Some("decision"));
 
-    let ok = m.post_json("/__mock/consent", json!({ "decision": "grant", "user": ALICE, "company_id": ACME })).await;
+    let ok = m
+        .post_json(
+            "/__mock/consent",
+            json!({ "decision": "grant", "user": ALICE, "company_id": ACME }),
+        )
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.json()["company_id"], ACME);
 }
@@ -293,7 +475,11 @@ async fn revoking_a_grant_that_does_not_exist_is_404() {
     let revoked = m.post_json("/__mock/grants/revoke", body.clone()).await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
     assert_eq!(revoked.json()["revoked_grants"], 1);
-    assert_rejected(&m.api(Method::GET, "/api/users/sessioninfo", &access).await, 401, "grant-active");
+    assert_rejected(
+        &m.api(Method::GET, "/api/users/sessioninfo", &access).await,
+        401,
+        "grant-active",
+    );
 
     let again = m.post_json("/__mock/grants/revoke", body).await;
     assert_eq!(again.status, 404, "a revoked grant is gone: {}", again.body);
@@ -307,33 +493,68 @@ async fn the_request_log_records_method_path_query_status_rule_and_hint() {
     let cleared = m.send(m.http.delete(m.url("/__mock/requests"))).await;
     assert_eq!(cleared.status, 204);
 
-    let refused = m.get("/oauth/token?grant_type=authorization_code&code=abc").await;
+    let refused = m
+        .get("/oauth/token?grant_type=authorization_code&code=abc")
+        .await;
     assert_rejected(&refused, 401, "token-post");
     let (access, _) = m.tokens(WEB).await;
-    assert_eq!(m.api(Method::GET, "/api/users/sessioninfo", &access).await.status, 200);
+    assert_eq!(
+        m.api(Method::GET, "/api/users/sessioninfo", &access)
+            .await
+            .status,
+        200
+    );
 
     let (log, _) = requests(&m).await;
     let gets = exchanges(&log, "GET", "/oauth/token");
     assert_eq!(gets.len(), 1, "{log}");
     let e = gets[0];
-    assert!(e["raw_query"].as_str().is_some_and(|q| q.starts_with("grant_type=authorization_code&code=")), "{e}");
+    assert!(
+        e["raw_query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("grant_type=authorization_code&code=")),
+        "{e}"
+    );
     assert_eq!(e["status"], 401);
     assert_eq!(e["rule"], "token-post");
-    assert!(e["hint"].as_str().is_some_and(|h| h.contains("POST")), "the hint is logged: {e}");
-    assert!(e["id"].as_u64().is_some() && e["at"].as_str().is_some(), "{e}");
+    assert!(
+        e["hint"].as_str().is_some_and(|h| h.contains("POST")),
+        "the hint is logged: {e}"
+    );
+    assert!(
+        e["id"].as_u64().is_some() && e["at"].as_str().is_some(),
+        "{e}"
+    );
 
     let posts = exchanges(&log, "POST", "/oauth/token");
     assert_eq!(posts.len(), 1, "{log}");
     assert_eq!(posts[0]["status"], 200);
-    assert!(posts[0]["rule"].is_null(), "an accepted exchange names no rule: {}", posts[0]);
+    assert!(
+        posts[0]["rule"].is_null(),
+        "an accepted exchange names no rule: {}",
+        posts[0]
+    );
     assert!(posts[0]["hint"].is_null(), "{}", posts[0]);
-    assert!(posts[0]["form"].is_array(), "the form is logged: {}", posts[0]);
+    assert!(
+        posts[0]["form"].is_array(),
+        "the form is logged: {}",
+        posts[0]
+    );
 
     let authorize = exchanges(&log, "GET", "/oauth/authorize");
     assert_eq!(authorize.len(), 1, "{log}");
     assert_eq!(authorize[0]["status"], 302);
-    assert!(authorize[0]["location"].as_str().is_some_and(|l| l.starts_with(WEB.redirect)), "{}", authorize[0]);
-    assert_eq!(exchanges(&log, "GET", "/api/users/sessioninfo")[0]["status"], 200);
+    assert!(
+        authorize[0]["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with(WEB.redirect)),
+        "{}",
+        authorize[0]
+    );
+    assert_eq!(
+        exchanges(&log, "GET", "/api/users/sessioninfo")[0]["status"],
+        200
+    );
 }
 
 #[tokio::test]
@@ -342,7 +563,12 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
     let code = m.code(WEB).await;
     let (access, refresh) = assert_tokens(&m.redeem(WEB, &code).await);
     let (access2, refresh2) = assert_tokens(&m.refresh(WEB, &refresh).await);
-    assert_eq!(m.api(Method::GET, "/api/users/sessioninfo", &access2).await.status, 200);
+    assert_eq!(
+        m.api(Method::GET, "/api/users/sessioninfo", &access2)
+            .await
+            .status,
+        200
+    );
     // HTTP Basic.
     let basic_code = m.code(WEB).await;
     let basic = m
@@ -363,15 +589,28 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
     let in_query = m
         .get(&format!(
             "/oauth/token?{}",
-            encode(&[("grant_type", "refresh_token"), ("refresh_token", &refresh2), ("client_secret", WEB.client_secret)])
+            encode(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh2),
+                ("client_secret", WEB.client_secret)
+            ])
         ))
         .await;
     assert_rejected(&in_query, 401, "token-post");
     let in_authorize = m
-        .authorize(WEB, &[("redirect_uri", WEB.redirect), ("client_secret", WEB.client_secret)])
+        .authorize(
+            WEB,
+            &[
+                ("redirect_uri", WEB.redirect),
+                ("client_secret", WEB.client_secret),
+            ],
+        )
         .await;
     assert_eq!(in_authorize.status, 302, "{}", in_authorize.body);
-    assert_eq!(in_authorize.location_param("error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        in_authorize.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
     assert_eq!(m.last_rule().await.as_deref(), Some("secret-not-in-url"));
     // Unencoded `=` in the secret.
     let raw_secret = m
@@ -379,7 +618,11 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
             "/oauth/token",
             format!(
                 "{}&client_secret={}",
-                encode(&[("grant_type", "refresh_token"), ("refresh_token", &refresh2), ("client_id", WEB.client_id)]),
+                encode(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &refresh2),
+                    ("client_id", WEB.client_id)
+                ]),
                 WEB.client_secret
             ),
         )
@@ -388,8 +631,12 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
 
     let (log, text) = requests(&m).await;
     let secret_core = WEB.client_secret.trim_end_matches('=');
-    assert!(!text.contains(secret_core), "the client secret never appears in the log");
-    let basic_header = data_encoding::BASE64.encode(format!("{}:{}", WEB.client_id, WEB.client_secret).as_bytes());
+    assert!(
+        !text.contains(secret_core),
+        "the client secret never appears in the log"
+    );
+    let basic_header =
+        data_encoding::BASE64.encode(format!("{}:{}", WEB.client_id, WEB.client_secret).as_bytes());
     assert!(!text.contains(&basic_header), "nor the Basic credentials");
     for (name, token) in [
         ("code", &code),
@@ -400,7 +647,10 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
         ("refresh", &refresh),
         ("refresh2", &refresh2),
     ] {
-        assert!(!text.contains(token.as_str()), "the {name} token never appears whole in the log");
+        assert!(
+            !text.contains(token.as_str()),
+            "the {name} token never appears whole in the log"
+        );
     }
     assert!(text.contains("(masked)"), "masked values are marked");
 
@@ -408,24 +658,44 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
         .into_iter()
         .find(|e| e["status"] == 200)
         .expect("the redemption is logged");
-    let form: Vec<(String, String)> =
-        serde_json::from_value(redemption["form"].clone()).expect("form is a list of [name, value]");
+    let form: Vec<(String, String)> = serde_json::from_value(redemption["form"].clone())
+        .expect("form is a list of [name, value]");
     let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     assert_eq!(field("client_secret").as_deref(), Some("(masked)"));
-    assert_eq!(field("code"), Some(fingerprint(&code)), "the code is shown as a fingerprint");
-    assert_eq!(field("client_id").as_deref(), Some(WEB.client_id), "the client id is not secret");
+    assert_eq!(
+        field("code"),
+        Some(fingerprint(&code)),
+        "the code is shown as a fingerprint"
+    );
+    assert_eq!(
+        field("client_id").as_deref(),
+        Some(WEB.client_id),
+        "the client id is not secret"
+    );
 
-    assert!(text.contains(&fingerprint(&refresh)), "the refresh token is fingerprinted");
+    assert!(
+        text.contains(&fingerprint(&refresh)),
+        "the refresh token is fingerprinted"
+    );
     let api_call = &exchanges(&log, "GET", "/api/users/sessioninfo")[0];
-    let headers: Vec<(String, String)> = serde_json::from_value(api_call["headers"].clone()).expect("headers list");
-    let authorization = headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.as_str());
-    assert_eq!(authorization, Some(format!("Bearer {}", fingerprint(&access2)).as_str()));
+    let headers: Vec<(String, String)> =
+        serde_json::from_value(api_call["headers"].clone()).expect("headers list");
+    let authorization = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(
+        authorization,
+        Some(format!("Bearer {}", fingerprint(&access2)).as_str())
+    );
 
     let basic_logged = exchanges(&log, "POST", "/oauth/token")
         .into_iter()
         .find_map(|e| {
             let h: Vec<(String, String)> = serde_json::from_value(e["headers"].clone()).ok()?;
-            h.into_iter().find(|(k, _)| k == "authorization").map(|(_, v)| v)
+            h.into_iter()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v)
         })
         .expect("the Basic request is logged");
     assert_eq!(basic_logged, format!("Basic {}:(masked)", WEB.client_id));
@@ -462,7 +732,10 @@ async fn the_request_log_masks_the_client_secret_in_a_wholly_encoded_or_json_tok
         "the client secret must never appear in the request log, whatever the body's shape; it does in:\n{}",
         leaks.join("\n")
     );
-    assert!(!log.to_string().contains(code.as_str()), "nor the whole authorization code");
+    assert!(
+        !log.to_string().contains(code.as_str()),
+        "nor the whole authorization code"
+    );
 }
 
 // ----- reset -------------------------------------------------------------------------------
@@ -470,9 +743,14 @@ async fn the_request_log_masks_the_client_secret_in_a_wholly_encoded_or_json_tok
 #[tokio::test]
 async fn reset_removes_created_apps_and_resets_the_clock() {
     let m = spawn_mock().await;
-    let created = m.post_json("/__mock/apps", registration("org.example.reset")).await;
+    let created = m
+        .post_json("/__mock/apps", registration("org.example.reset"))
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let client_id = created.json()["client_id"].as_str().expect("client_id").to_owned();
+    let client_id = created.json()["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
     m.advance(500).await;
     assert_eq!(m.get("/__mock/clock").await.json()["offset_seconds"], 500);
 
@@ -483,10 +761,21 @@ async fn reset_removes_created_apps_and_resets_the_clock() {
     assert_eq!(clock["offset_seconds"], 0, "{clock}");
     assert_eq!(clock["unix_ms"], START.0, "{clock}");
     let apps = m.get("/__mock/apps").await;
-    assert!(!apps.body.contains(&client_id), "the created app is gone: {}", apps.body);
-    assert!(apps.body.contains(WEB.client_id), "the fixture apps remain: {}", apps.body);
+    assert!(
+        !apps.body.contains(&client_id),
+        "the created app is gone: {}",
+        apps.body
+    );
+    assert!(
+        apps.body.contains(WEB.client_id),
+        "the fixture apps remain: {}",
+        apps.body
+    );
     let (log, _) = requests(&m).await;
-    assert!(exchanges(&log, "POST", "/__mock/apps").is_empty(), "the request log is cleared: {log}");
+    assert!(
+        exchanges(&log, "POST", "/__mock/apps").is_empty(),
+        "the request log is cleared: {log}"
+    );
 
     // The removed app's id is unknown now; a fixture app still works.
     let r = m
@@ -499,5 +788,10 @@ async fn reset_removes_created_apps_and_resets_the_clock() {
         .await;
     assert_rejected(&r, 401, "client-known");
     let (access, _) = m.tokens(WEB).await;
-    assert_eq!(m.api(Method::GET, "/api/users/sessioninfo", &access).await.status, 200);
+    assert_eq!(
+        m.api(Method::GET, "/api/users/sessioninfo", &access)
+            .await
+            .status,
+        200
+    );
 }

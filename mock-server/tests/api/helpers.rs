@@ -52,18 +52,26 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub fn location(&self) -> &str {
-        self.header("location").unwrap_or_else(|| panic!("no Location header; status {} body {}", self.status, self.body))
+        self.header("location").unwrap_or_else(|| {
+            panic!(
+                "no Location header; status {} body {}",
+                self.status, self.body
+            )
+        })
     }
     /// A query parameter of the Location header, decoded.
     pub fn location_param(&self, name: &str) -> Option<String> {
         let url = url::Url::parse(self.location()).ok()?;
-        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
     /// The rule id: from a JSON body, or from the error page.
     pub fn rule(&self) -> Option<String> {
@@ -79,21 +87,37 @@ impl Resp {
 /// Asserts a rejection: its status and the rule it names.
 #[track_caller]
 pub fn assert_rejected(resp: &Resp, status: u16, rule: &str) {
-    assert_eq!(resp.status, status, "expected {status} for rule {rule}; got {}: {}", resp.status, resp.body);
-    assert_eq!(resp.rule().as_deref(), Some(rule), "expected rule {rule}; body: {}", resp.body);
+    assert_eq!(
+        resp.status, status,
+        "expected {status} for rule {rule}; got {}: {}",
+        resp.status, resp.body
+    );
+    assert_eq!(
+        resp.rule().as_deref(),
+        Some(rule),
+        "expected rule {rule}; body: {}",
+        resp.body
+    );
 }
 
 /// Asserts a successful token response and returns (access, refresh).
 #[track_caller]
 pub fn assert_tokens(resp: &Resp) -> (String, String) {
-    assert_eq!(resp.status, 200, "expected tokens, got {}: {}", resp.status, resp.body);
+    assert_eq!(
+        resp.status, 200,
+        "expected tokens, got {}: {}",
+        resp.status, resp.body
+    );
     let v = resp.json();
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["expires_in"], 3600);
     assert_eq!(resp.header("cache-control"), Some("no-store"));
     (
         v["access_token"].as_str().expect("access_token").to_owned(),
-        v["refresh_token"].as_str().expect("refresh_token").to_owned(),
+        v["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
     )
 }
 
@@ -122,7 +146,11 @@ impl TestMock {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r.text().await.expect("body reads");
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -141,18 +169,31 @@ impl TestMock {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> Resp {
-        self.send(self.http.post(self.url(path)).header("content-type", "application/json").body(body.to_string()))
-            .await
+        self.send(
+            self.http
+                .post(self.url(path))
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     pub async fn advance(&self, seconds: u64) {
-        let r = self.post_json("/__mock/clock/advance", serde_json::json!({ "seconds": seconds })).await;
+        let r = self
+            .post_json(
+                "/__mock/clock/advance",
+                serde_json::json!({ "seconds": seconds }),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
     pub async fn script_consent(&self, decision: &str, user: &str, company: Option<&str>) {
         let r = self
-            .post_json("/__mock/consent", serde_json::json!({ "decision": decision, "user": user, "company_id": company }))
+            .post_json(
+                "/__mock/consent",
+                serde_json::json!({ "decision": decision, "user": user, "company_id": company }),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
@@ -161,16 +202,20 @@ impl TestMock {
     pub async fn authorize(&self, app: AppCreds, extra: &[(&str, &str)]) -> Resp {
         let mut pairs = vec![("response_type", "code"), ("client_id", app.client_id)];
         pairs.extend_from_slice(extra);
-        self.get(&format!("/oauth/authorize?{}", encode(&pairs))).await
+        self.get(&format!("/oauth/authorize?{}", encode(&pairs)))
+            .await
     }
 
     /// A fresh code for `app`, granted by `user` through scripted consent, with the app's
     /// redirect URI given explicitly.
     pub async fn code_as(&self, app: AppCreds, user: &str) -> String {
         self.script_consent("grant", user, None).await;
-        let r = self.authorize(app, &[("redirect_uri", app.redirect), ("state", "s1")]).await;
+        let r = self
+            .authorize(app, &[("redirect_uri", app.redirect), ("state", "s1")])
+            .await;
         if app.redirect == "urn:ietf:wg:oauth:2.0:oob" {
-            let start = r.body.find("Success code=").expect("OOB success title") + "Success code=".len();
+            let start =
+                r.body.find("Success code=").expect("OOB success title") + "Success code=".len();
             let end = r.body[start..].find('<').expect("title ends");
             return r.body[start..start + end].to_owned();
         }
@@ -221,7 +266,8 @@ impl TestMock {
 
     /// An /api call with a bearer token.
     pub async fn api(&self, method: reqwest::Method, path: &str, token: &str) -> Resp {
-        self.send(self.http.request(method, self.url(path)).bearer_auth(token)).await
+        self.send(self.http.request(method, self.url(path)).bearer_auth(token))
+            .await
     }
 
     /// The rule named by the most recent exchange outside `/__mock` (from the request log).

@@ -9,18 +9,26 @@ use crate::helpers::*;
 /// The value of `<input … name="NAME" value="…">` or the first `name="NAME" value="…"`.
 fn input_value(html: &str, name: &str) -> String {
     let key = format!("name=\"{name}\" value=\"");
-    let start = html.find(&key).unwrap_or_else(|| panic!("no input {name} in {html}")) + key.len();
+    let start = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no input {name} in {html}"))
+        + key.len();
     let end = html[start..].find('"').expect("attribute ends");
     html[start..start + end].to_owned()
 }
 
 fn form_action(html: &str, id: &str) -> String {
-    let key = format!("action=\"");
-    let form_at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id}"));
+    let key = "action=\"";
+    let form_at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no form {id}"));
     let before = &html[..form_at];
-    let start = before.rfind(&key).expect("form has an action") + key.len();
+    let start = before.rfind(key).expect("form has an action") + key.len();
     let end = html[start..].find('"').expect("attribute ends");
-    html[start..start + end].replace("&amp;", "&").replace("&#x2f;", "/").replace("&#x3d;", "=")
+    html[start..start + end]
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
 }
 
 fn redact(html: &str, secret: &str, label: &str) -> String {
@@ -32,7 +40,12 @@ async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) 
     let page = m.authorize(app, extra).await;
     assert_eq!(page.status, 200, "the login page: {}", page.body);
     let request = input_value(&page.body, "request");
-    let posted = m.post_form("/oauth/login", encode(&[("request", &request), ("user", user)])).await;
+    let posted = m
+        .post_form(
+            "/oauth/login",
+            encode(&[("request", &request), ("user", user)]),
+        )
+        .await;
     assert_eq!(posted.status, 303, "{}", posted.body);
     let consent = m.get(posted.location()).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
@@ -42,31 +55,69 @@ async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) 
 #[tokio::test]
 async fn login_consent_grant_redirects_with_code_and_state() {
     let m = spawn_mock().await;
-    let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect), ("state", "xyz"), ("scope", "OAuth2Read OAuth2ReadPII")], ALICE).await;
+    let (consent, request) = login(
+        &m,
+        WEB,
+        &[
+            ("redirect_uri", WEB.redirect),
+            ("state", "xyz"),
+            ("scope", "OAuth2Read OAuth2ReadPII"),
+        ],
+        ALICE,
+    )
+    .await;
     assert!(consent.body.contains("Acme Web Previewer"));
     assert!(consent.body.contains("Read your documents"));
     assert!(consent.body.contains("Read your profile information"));
-    assert!(!consent.body.contains("Write to your documents"), "only the requested scopes are listed");
-    insta::assert_snapshot!("consent_page", redact(&consent.body, &request, "REQUEST_ID"));
+    assert!(
+        !consent.body.contains("Write to your documents"),
+        "only the requested scopes are listed"
+    );
+    insta::assert_snapshot!(
+        "consent_page",
+        redact(&consent.body, &request, "REQUEST_ID")
+    );
 
     let action = form_action(&consent.body, "consent");
-    let granted = m.post_form(&action, encode(&[("request", &request), ("decision", "grant")])).await;
+    let granted = m
+        .post_form(
+            &action,
+            encode(&[("request", &request), ("decision", "grant")]),
+        )
+        .await;
     assert_eq!(granted.status, 302, "{}", granted.body);
     assert_eq!(granted.location_param("state").as_deref(), Some("xyz"));
     let code = granted.location_param("code").expect("a code");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m.api(reqwest::Method::GET, "/api/users/sessioninfo", &access).await.json();
+    let info = m
+        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
+        .await
+        .json();
     assert_eq!(info["email"], ALICE);
 }
 
 #[tokio::test]
 async fn deny_redirects_with_access_denied() {
     let m = spawn_mock().await;
-    let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect), ("state", "nope")], ALICE).await;
+    let (consent, request) = login(
+        &m,
+        WEB,
+        &[("redirect_uri", WEB.redirect), ("state", "nope")],
+        ALICE,
+    )
+    .await;
     let action = form_action(&consent.body, "consent");
-    let denied = m.post_form(&action, encode(&[("request", &request), ("decision", "deny")])).await;
+    let denied = m
+        .post_form(
+            &action,
+            encode(&[("request", &request), ("decision", "deny")]),
+        )
+        .await;
     assert_eq!(denied.status, 302);
-    assert_eq!(denied.location_param("error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        denied.location_param("error").as_deref(),
+        Some("access_denied")
+    );
     assert_eq!(denied.location_param("state").as_deref(), Some("nope"));
     assert!(denied.location_param("code").is_none());
 }
@@ -75,39 +126,84 @@ async fn deny_redirects_with_access_denied() {
 async fn a_user_in_two_companies_chooses_one() {
     let m = spawn_mock().await;
     let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], BOB).await;
-    assert!(consent.body.contains("Acme Robotics") && consent.body.contains("Globex Fabrication"), "{}", consent.body);
+    assert!(
+        consent.body.contains("Acme Robotics") && consent.body.contains("Globex Fabrication"),
+        "{}",
+        consent.body
+    );
     assert!(consent.body.contains("name=\"company_id\""));
     let action = form_action(&consent.body, "consent");
 
-    let unchosen = m.post_form(&action, encode(&[("request", &request), ("decision", "grant")])).await;
+    let unchosen = m
+        .post_form(
+            &action,
+            encode(&[("request", &request), ("decision", "grant")]),
+        )
+        .await;
     assert_eq!(unchosen.status, 400, "granting without choosing is refused");
 
     let chosen = m
-        .post_form(&action, encode(&[("request", &request), ("decision", "grant"), ("company_id", GLOBEX)]))
+        .post_form(
+            &action,
+            encode(&[
+                ("request", &request),
+                ("decision", "grant"),
+                ("company_id", GLOBEX),
+            ]),
+        )
         .await;
     let code = chosen.location_param("code").expect("code");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m.api(reqwest::Method::GET, "/api/users/sessioninfo", &access).await.json();
+    let info = m
+        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
+        .await
+        .json();
     assert_eq!(info["company"]["id"], GLOBEX);
 }
 
 #[tokio::test]
 async fn company_id_given_skips_the_choice() {
     let m = spawn_mock().await;
-    let (consent, _) = login(&m, WEB, &[("redirect_uri", WEB.redirect), ("company_id", ACME)], BOB).await;
-    assert!(!consent.body.contains("name=\"company_id\""), "no choice when company_id was given");
+    let (consent, _) = login(
+        &m,
+        WEB,
+        &[("redirect_uri", WEB.redirect), ("company_id", ACME)],
+        BOB,
+    )
+    .await;
+    assert!(
+        !consent.body.contains("name=\"company_id\""),
+        "no choice when company_id was given"
+    );
     assert!(consent.body.contains("Acme Robotics"));
 }
 
 #[tokio::test]
 async fn a_company_the_user_is_not_in_is_an_error_redirect() {
     let m = spawn_mock().await;
-    let page = m.authorize(WEB, &[("redirect_uri", WEB.redirect), ("company_id", GLOBEX), ("state", "s")]).await;
+    let page = m
+        .authorize(
+            WEB,
+            &[
+                ("redirect_uri", WEB.redirect),
+                ("company_id", GLOBEX),
+                ("state", "s"),
+            ],
+        )
+        .await;
     let request = input_value(&page.body, "request");
-    let posted = m.post_form("/oauth/login", encode(&[("request", &request), ("user", ALICE)])).await;
+    let posted = m
+        .post_form(
+            "/oauth/login",
+            encode(&[("request", &request), ("user", ALICE)]),
+        )
+        .await;
     let consent = m.get(posted.location()).await;
     assert_eq!(consent.status, 302, "{}", consent.body);
-    assert_eq!(consent.location_param("error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        consent.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
     assert_eq!(consent.location_param("state").as_deref(), Some("s"));
 }
 
@@ -116,17 +212,33 @@ async fn oob_pages_match_their_snapshots() {
     let m = spawn_mock().await;
     let (consent, request) = login(&m, DESKTOP, &[], ALICE).await;
     let action = form_action(&consent.body, "consent");
-    let granted = m.post_form(&action, encode(&[("request", &request), ("decision", "grant")])).await;
+    let granted = m
+        .post_form(
+            &action,
+            encode(&[("request", &request), ("decision", "grant")]),
+        )
+        .await;
     assert_eq!(granted.status, 200);
     let code = input_free_code(&granted.body);
-    assert!(granted.body.contains(&format!("<title>Success code={code}</title>")));
+    assert!(granted
+        .body
+        .contains(&format!("<title>Success code={code}</title>")));
     insta::assert_snapshot!("oob_success", redact(&granted.body, &code, "CODE"));
     assert_tokens(&m.redeem(DESKTOP, &code).await);
 
     let (consent, request) = login(&m, DESKTOP, &[], ALICE).await;
     let action = form_action(&consent.body, "consent");
-    let denied = m.post_form(&action, encode(&[("request", &request), ("decision", "deny")])).await;
-    assert!(denied.body.contains("<title>Error description="), "{}", denied.body);
+    let denied = m
+        .post_form(
+            &action,
+            encode(&[("request", &request), ("decision", "deny")]),
+        )
+        .await;
+    assert!(
+        denied.body.contains("<title>Error description="),
+        "{}",
+        denied.body
+    );
     insta::assert_snapshot!("oob_denied", denied.body);
 }
 
@@ -139,7 +251,12 @@ fn input_free_code(html: &str) -> String {
 #[tokio::test]
 async fn error_page_matches_its_snapshot() {
     let m = spawn_mock().await;
-    let r = m.authorize(WEB, &[("redirect_uri", "http://localhost:3000/oauth/callback/")]).await;
+    let r = m
+        .authorize(
+            WEB,
+            &[("redirect_uri", "http://localhost:3000/oauth/callback/")],
+        )
+        .await;
     assert_rejected(&r, 400, "redirect-uri-registered");
     insta::assert_snapshot!("error_page_redirect_uri", r.body);
 }
@@ -148,20 +265,43 @@ async fn error_page_matches_its_snapshot() {
 async fn applications_page_lists_and_revokes_grants() {
     let m = spawn_mock().await;
     let (access, refresh) = m.tokens(WEB).await;
-    let page = m.get(&format!("/account/applications?{}", encode(&[("user", ALICE)]))).await;
+    let page = m
+        .get(&format!(
+            "/account/applications?{}",
+            encode(&[("user", ALICE)])
+        ))
+        .await;
     assert!(page.body.contains("Acme Web Previewer"), "{}", page.body);
 
     let revoked = m
-        .post_form("/account/applications/revoke", encode(&[("user", ALICE), ("client_id", WEB.client_id)]))
+        .post_form(
+            "/account/applications/revoke",
+            encode(&[("user", ALICE), ("client_id", WEB.client_id)]),
+        )
         .await;
     assert_eq!(revoked.status, 303);
     let after = m.get(revoked.location()).await;
-    assert!(after.body.contains("No applications are authorized"), "{}", after.body);
-    assert_rejected(&m.api(reqwest::Method::GET, "/api/users/sessioninfo", &access).await, 401, "grant-active");
+    assert!(
+        after.body.contains("No applications are authorized"),
+        "{}",
+        after.body
+    );
+    assert_rejected(
+        &m.api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
+            .await,
+        401,
+        "grant-active",
+    );
     assert_rejected(&m.refresh(WEB, &refresh).await, 401, "grant-active");
 
     let (again, _) = m.tokens(WEB).await;
-    assert_eq!(m.api(reqwest::Method::GET, "/api/users/sessioninfo", &again).await.status, 200, "granting again works");
+    assert_eq!(
+        m.api(reqwest::Method::GET, "/api/users/sessioninfo", &again)
+            .await
+            .status,
+        200,
+        "granting again works"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +310,16 @@ async fn an_unknown_or_stale_authorization_request_is_explained() {
     let page = m.authorize(WEB, &[]).await;
     let request = input_value(&page.body, "request");
     m.advance(601).await;
-    let stale = m.get(&format!("/oauth/consent?{}", encode(&[("request", &request), ("user", ALICE)]))).await;
+    let stale = m
+        .get(&format!(
+            "/oauth/consent?{}",
+            encode(&[("request", &request), ("user", ALICE)])
+        ))
+        .await;
     assert_eq!(stale.status, 400);
-    assert!(stale.body.contains("older than 10 minutes"), "{}", stale.body);
+    assert!(
+        stale.body.contains("older than 10 minutes"),
+        "{}",
+        stale.body
+    );
 }

@@ -8,11 +8,16 @@ fn every_enforced_rule_has_a_test_naming_it() {
     let mut sources = String::new();
     for entry in std::fs::read_dir(&dir).expect("tests/api is readable") {
         let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "rs" || e == "toml") && !path.ends_with("rule_coverage.rs") {
+        if path.extension().is_some_and(|e| e == "rs" || e == "toml")
+            && !path.ends_with("rule_coverage.rs")
+        {
             sources.push_str(&std::fs::read_to_string(&path).expect("test source reads"));
         }
     }
-    for case in std::fs::read_dir(dir.join("cases")).expect("cases dir").flatten() {
+    for case in std::fs::read_dir(dir.join("cases"))
+        .expect("cases dir")
+        .flatten()
+    {
         sources.push_str(&std::fs::read_to_string(case.path()).expect("case reads"));
     }
     // `control-request` and `request-size` are generic; they are still named by tests.

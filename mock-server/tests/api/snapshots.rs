@@ -34,7 +34,9 @@ struct Case {
 }
 
 fn enc(s: &str) -> String {
-    mock_server::form::encode(&[("", s)]).trim_start_matches('=').to_owned()
+    mock_server::form::encode(&[("", s)])
+        .trim_start_matches('=')
+        .to_owned()
 }
 
 async fn run(case: Case) -> String {
@@ -66,9 +68,15 @@ async fn run(case: Case) -> String {
         Some(other) => panic!("unknown setup {other}"),
     }
     m.advance(case.advance).await;
-    let fill = |s: &str| vars.iter().fold(s.to_owned(), |acc, (k, v)| acc.replace(k, v));
+    let fill = |s: &str| {
+        vars.iter()
+            .fold(s.to_owned(), |acc, (k, v)| acc.replace(k, v))
+    };
     let method = reqwest::Method::from_bytes(case.method.as_bytes()).expect("method");
-    let mut req = m.http.request(method, m.url(&fill(&case.path))).body(fill(&case.body));
+    let mut req = m
+        .http
+        .request(method, m.url(&fill(&case.path)))
+        .body(fill(&case.body));
     if let Some(ct) = &case.content_type {
         req = req.header("content-type", ct);
     }
@@ -77,7 +85,13 @@ async fn run(case: Case) -> String {
     }
     let resp = m.send(req).await;
     let mut out = format!("status: {}\n", resp.status);
-    for h in ["content-type", "cache-control", "www-authenticate", "location", "x-api-version"] {
+    for h in [
+        "content-type",
+        "cache-control",
+        "www-authenticate",
+        "location",
+        "x-api-version",
+    ] {
         if let Some(v) = resp.header(h) {
             out.push_str(&format!("{h}: {v}\n"));
         }
@@ -106,15 +120,22 @@ async fn run(case: Case) -> String {
 
 #[test]
 fn cases() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     insta::glob!("cases/*.toml", |path| {
         let text = std::fs::read_to_string(path).expect("case reads");
-        let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let case: Case =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let out = rt.block_on(run(case));
         let status: u16 = out[8..11].parse().expect("status");
         if name.starts_with("err_") {
-            assert!(status >= 400 || out.contains("error="), "{name} is named err_ but succeeded:\n{out}");
+            assert!(
+                status >= 400 || out.contains("error="),
+                "{name} is named err_ but succeeded:\n{out}"
+            );
         } else {
             assert!(status < 400, "{name} should succeed:\n{out}");
         }

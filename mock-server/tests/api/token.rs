@@ -26,7 +26,11 @@ fn redeem_pairs(app: AppCreds, code: &str) -> Vec<(&str, &str)> {
 async fn web_code_with(m: &TestMock, extra: &[(&str, &str)]) -> String {
     m.script_consent("grant", ALICE, None).await;
     let r = m.authorize(WEB, extra).await;
-    assert_eq!(r.status, 302, "authorization redirects with a code: {}", r.body);
+    assert_eq!(
+        r.status, 302,
+        "authorization redirects with a code: {}",
+        r.body
+    );
     r.location_param("code").expect("code in the redirect")
 }
 
@@ -41,7 +45,10 @@ async fn post_token(m: &TestMock, content_type: Option<&str>, body: impl Into<St
 
 #[track_caller]
 fn description(resp: &Resp) -> String {
-    resp.json()["error_description"].as_str().unwrap_or_default().to_owned()
+    resp.json()["error_description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[track_caller]
@@ -63,7 +70,11 @@ async fn get_is_refused_and_post_is_accepted() {
 
     let get = m.get(&format!("/oauth/token?{query}")).await;
     assert_rejected(&get, 401, "token-post");
-    assert!(hint(&get).contains("POST"), "the hint says to POST: {}", get.body);
+    assert!(
+        hint(&get).contains("POST"),
+        "the hint says to POST: {}",
+        get.body
+    );
 
     let post = m.post_form("/oauth/token", query).await;
     assert_tokens(&post);
@@ -76,7 +87,12 @@ async fn parameters_in_the_query_string_of_a_post_are_refused_and_in_the_body_ac
     let form = encode(&redeem_pairs(WEB, &code));
 
     let in_query = m
-        .send(m.http.post(m.url(&format!("/oauth/token?{form}"))).header("content-type", FORM).body(""))
+        .send(
+            m.http
+                .post(m.url(&format!("/oauth/token?{form}")))
+                .header("content-type", FORM)
+                .body(""),
+        )
         .await;
     assert_rejected(&in_query, 401, "token-form-body");
     assert!(
@@ -103,7 +119,11 @@ async fn json_body_is_refused_and_a_form_body_accepted() {
 
     let with_json_type = m.post_json("/oauth/token", as_json.clone()).await;
     assert_rejected(&with_json_type, 401, "token-form-body");
-    assert!(description(&with_json_type).contains("JSON"), "{}", with_json_type.body);
+    assert!(
+        description(&with_json_type).contains("JSON"),
+        "{}",
+        with_json_type.body
+    );
 
     let json_with_form_type = post_token(&m, Some(FORM), as_json.to_string()).await;
     assert_rejected(&json_with_form_type, 401, "token-form-body");
@@ -124,12 +144,21 @@ async fn missing_or_wrong_content_type_is_refused_and_the_form_type_accepted() {
 
     let text = post_token(&m, Some("text/plain"), body.clone()).await;
     assert_rejected(&text, 401, "token-form-body");
-    assert!(description(&text).contains("text/plain"), "names the wrong type: {}", text.body);
+    assert!(
+        description(&text).contains("text/plain"),
+        "names the wrong type: {}",
+        text.body
+    );
 
     let multipart = post_token(&m, Some("multipart/form-data; boundary=x"), body.clone()).await;
     assert_rejected(&multipart, 401, "token-form-body");
 
-    let with_charset = post_token(&m, Some("application/x-www-form-urlencoded; charset=UTF-8"), body).await;
+    let with_charset = post_token(
+        &m,
+        Some("application/x-www-form-urlencoded; charset=UTF-8"),
+        body,
+    )
+    .await;
     assert_tokens(&with_charset);
 }
 
@@ -141,8 +170,14 @@ async fn whole_body_percent_encoded_is_refused_and_per_value_encoding_accepted()
     let code = m.code(WEB).await;
     let good = encode(&redeem_pairs(WEB, &code));
     // What `urlencode(body)` produces: every `=` and `&` escaped.
-    let whole: String = good.replace('%', "%25").replace('=', "%3D").replace('&', "%26");
-    assert!(whole.starts_with("grant_type%3Dauthorization_code%26code%3D"), "{whole}");
+    let whole: String = good
+        .replace('%', "%25")
+        .replace('=', "%3D")
+        .replace('&', "%26");
+    assert!(
+        whole.starts_with("grant_type%3Dauthorization_code%26code%3D"),
+        "{whole}"
+    );
 
     let r = m.post_form("/oauth/token", whole).await;
     assert_rejected(&r, 401, "token-form-encoding");
@@ -161,15 +196,29 @@ async fn malformed_percent_encoding_and_invalid_utf8_are_refused() {
     let code = m.code(WEB).await;
     let good = encode(&redeem_pairs(WEB, &code));
 
-    let bad_escape = m.post_form("/oauth/token", format!("{good}&state=%zz")).await;
+    let bad_escape = m
+        .post_form("/oauth/token", format!("{good}&state=%zz"))
+        .await;
     assert_rejected(&bad_escape, 401, "token-form-encoding");
-    assert!(description(&bad_escape).contains("state"), "names the field: {}", bad_escape.body);
+    assert!(
+        description(&bad_escape).contains("state"),
+        "names the field: {}",
+        bad_escape.body
+    );
 
-    let not_utf8 = m.post_form("/oauth/token", format!("{good}&state=%ff")).await;
+    let not_utf8 = m
+        .post_form("/oauth/token", format!("{good}&state=%ff"))
+        .await;
     assert_rejected(&not_utf8, 401, "token-form-encoding");
-    assert!(description(&not_utf8).contains("UTF-8"), "{}", not_utf8.body);
+    assert!(
+        description(&not_utf8).contains("UTF-8"),
+        "{}",
+        not_utf8.body
+    );
 
-    let fine = m.post_form("/oauth/token", format!("{good}&state=%C3%A9")).await;
+    let fine = m
+        .post_form("/oauth/token", format!("{good}&state=%C3%A9"))
+        .await;
     assert_tokens(&fine);
 }
 
@@ -179,11 +228,25 @@ async fn a_repeated_parameter_is_refused_and_each_once_accepted() {
     let code = m.code(WEB).await;
     let good = encode(&redeem_pairs(WEB, &code));
 
-    let twice = m.post_form("/oauth/token", format!("{good}&{}", encode(&[("code", &code)]))).await;
+    let twice = m
+        .post_form(
+            "/oauth/token",
+            format!("{good}&{}", encode(&[("code", &code)])),
+        )
+        .await;
     assert_rejected(&twice, 401, "param-once");
-    assert!(description(&twice).contains("code"), "names the parameter: {}", twice.body);
+    assert!(
+        description(&twice).contains("code"),
+        "names the parameter: {}",
+        twice.body
+    );
 
-    let same_grant_type_twice = m.post_form("/oauth/token", format!("grant_type=authorization_code&{good}")).await;
+    let same_grant_type_twice = m
+        .post_form(
+            "/oauth/token",
+            format!("grant_type=authorization_code&{good}"),
+        )
+        .await;
     assert_rejected(&same_grant_type_twice, 401, "param-once");
 
     assert_tokens(&m.post_form("/oauth/token", good).await);
@@ -200,12 +263,29 @@ async fn unencoded_equals_in_client_id_is_refused_and_percent_3d_accepted() {
         ("redirect_uri", WEB.redirect),
     ]);
 
-    let raw = m.post_form("/oauth/token", format!("{rest}&client_id={}", WEB.client_id)).await;
-    assert!(format!("client_id={}", WEB.client_id).ends_with("Q="), "the raw body really has the raw `=`");
+    let raw = m
+        .post_form(
+            "/oauth/token",
+            format!("{rest}&client_id={}", WEB.client_id),
+        )
+        .await;
+    assert!(
+        format!("client_id={}", WEB.client_id).ends_with("Q="),
+        "the raw body really has the raw `=`"
+    );
     assert_rejected(&raw, 401, "client-id-encoded");
-    assert!(hint(&raw).contains("%3D"), "the hint shows the encoded form: {}", raw.body);
+    assert!(
+        hint(&raw).contains("%3D"),
+        "the hint shows the encoded form: {}",
+        raw.body
+    );
 
-    let encoded = m.post_form("/oauth/token", format!("{rest}&{}", encode(&[("client_id", WEB.client_id)]))).await;
+    let encoded = m
+        .post_form(
+            "/oauth/token",
+            format!("{rest}&{}", encode(&[("client_id", WEB.client_id)])),
+        )
+        .await;
     assert_tokens(&encoded);
 }
 
@@ -220,13 +300,30 @@ async fn unencoded_equals_in_client_secret_is_refused_and_percent_3d_accepted() 
         ("redirect_uri", WEB.redirect),
     ]);
 
-    let raw = m.post_form("/oauth/token", format!("{rest}&client_secret={}", WEB.client_secret)).await;
+    let raw = m
+        .post_form(
+            "/oauth/token",
+            format!("{rest}&client_secret={}", WEB.client_secret),
+        )
+        .await;
     assert_rejected(&raw, 401, "client-secret-encoded");
-    assert!(hint(&raw).contains("%3D"), "the hint shows the encoded form: {}", raw.body);
-    assert!(!raw.body.contains(WEB.client_secret.trim_end_matches('=')), "the error never echoes the secret: {}", raw.body);
+    assert!(
+        hint(&raw).contains("%3D"),
+        "the hint shows the encoded form: {}",
+        raw.body
+    );
+    assert!(
+        !raw.body.contains(WEB.client_secret.trim_end_matches('=')),
+        "the error never echoes the secret: {}",
+        raw.body
+    );
 
-    let encoded =
-        m.post_form("/oauth/token", format!("{rest}&{}", encode(&[("client_secret", WEB.client_secret)]))).await;
+    let encoded = m
+        .post_form(
+            "/oauth/token",
+            format!("{rest}&{}", encode(&[("client_secret", WEB.client_secret)])),
+        )
+        .await;
     assert_tokens(&encoded);
 }
 
@@ -236,7 +333,11 @@ async fn unencoded_equals_in_client_secret_is_refused_and_percent_3d_accepted() 
 async fn http_basic_is_accepted_raw_and_form_encoded() {
     let m = spawn_mock().await;
     let form_without_secret = |code: &str| {
-        encode(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", WEB.redirect)])
+        encode(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", WEB.redirect),
+        ])
     };
 
     // requests-oauthlib: `ID=:SECRET=` with the raw `=`.
@@ -334,7 +435,11 @@ async fn unknown_client_is_refused_with_a_did_you_mean_for_a_dropped_equals() {
         ])
         .await;
     assert_rejected(&stranger, 401, "client-known");
-    assert!(!hint(&stranger).contains("did you mean"), "no suggestion for an unrelated id: {}", stranger.body);
+    assert!(
+        !hint(&stranger).contains("did you mean"),
+        "no suggestion for an unrelated id: {}",
+        stranger.body
+    );
 
     assert_tokens(&m.redeem(WEB, &code).await);
 }
@@ -344,10 +449,21 @@ async fn wrong_secret_is_refused_and_the_right_one_accepted() {
     let m = spawn_mock().await;
     let code = m.code(WEB).await;
 
-    let wrong = m.redeem(AppCreds { client_secret: DESKTOP.client_secret, ..WEB }, &code).await;
+    let wrong = m
+        .redeem(
+            AppCreds {
+                client_secret: DESKTOP.client_secret,
+                ..WEB
+            },
+            &code,
+        )
+        .await;
     assert_rejected(&wrong, 401, "client-auth");
     assert_eq!(wrong.json()["error"], "invalid_client");
-    assert!(wrong.header("www-authenticate").is_some(), "invalid_client carries a challenge");
+    assert!(
+        wrong.header("www-authenticate").is_some(),
+        "invalid_client carries a challenge"
+    );
 
     let no_secret = m
         .token(&[
@@ -415,8 +531,16 @@ async fn a_code_expires_60_seconds_after_issue() {
     let r = m.redeem(WEB, &late).await;
     assert_rejected(&r, 401, "code-expired");
     assert_eq!(r.json()["error"], "invalid_grant");
-    assert!(description(&r).contains(" 1 s "), "says it is 1 s late: {}", r.body);
-    assert!(hint(&r).contains("61 s"), "says it was redeemed 61 s after issue: {}", r.body);
+    assert!(
+        description(&r).contains(" 1 s "),
+        "says it is 1 s late: {}",
+        r.body
+    );
+    assert!(
+        hint(&r).contains("61 s"),
+        "says it was redeemed 61 s after issue: {}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -424,7 +548,11 @@ async fn a_reused_code_is_refused_and_revokes_the_first_tokens() {
     let m = spawn_mock().await;
     let code = m.code(WEB).await;
     let (access, refresh) = assert_tokens(&m.redeem(WEB, &code).await);
-    assert_eq!(sessioninfo_status(&m, &access).await.status, 200, "the first tokens work before the replay");
+    assert_eq!(
+        sessioninfo_status(&m, &access).await.status,
+        200,
+        "the first tokens work before the replay"
+    );
 
     let again = m.redeem(WEB, &code).await;
     assert_rejected(&again, 401, "code-single-use");
@@ -433,7 +561,11 @@ async fn a_reused_code_is_refused_and_revokes_the_first_tokens() {
     let api = sessioninfo_status(&m, &access).await;
     assert_rejected(&api, 401, "code-single-use");
     let refreshed = m.refresh(WEB, &refresh).await;
-    assert_eq!(refreshed.status, 401, "the first refresh token is revoked: {}", refreshed.body);
+    assert_eq!(
+        refreshed.status, 401,
+        "the first refresh token is revoked: {}",
+        refreshed.body
+    );
     assert_rejected(&refreshed, 401, "code-single-use");
 
     // A fresh authorization still works.
@@ -446,7 +578,15 @@ async fn a_code_issued_to_another_client_is_refused() {
     let m = spawn_mock().await;
     let code = m.code(WEB).await;
 
-    let other = m.redeem(AppCreds { redirect: WEB.redirect, ..DESKTOP }, &code).await;
+    let other = m
+        .redeem(
+            AppCreds {
+                redirect: WEB.redirect,
+                ..DESKTOP
+            },
+            &code,
+        )
+        .await;
     assert_rejected(&other, 401, "code-client-bound");
     assert_eq!(other.json()["error"], "invalid_grant");
 
@@ -469,7 +609,11 @@ async fn redirect_uri_given_at_authorize_must_be_repeated() {
         ])
         .await;
     assert_rejected(&missing, 401, "token-redirect-uri-repeated");
-    assert!(hint(&missing).contains(WEB.redirect), "the hint names the URI to repeat: {}", missing.body);
+    assert!(
+        hint(&missing).contains(WEB.redirect),
+        "the hint names the URI to repeat: {}",
+        missing.body
+    );
 
     assert_tokens(&m.redeem(WEB, &code).await);
 }
@@ -480,9 +624,25 @@ async fn redirect_uri_different_from_authorize_is_refused() {
     let code = m.code(WEB).await;
 
     // Registered too, but not the one the authorization request used.
-    let other = m.redeem(AppCreds { redirect: "https://previewer.example.com/oauth/callback", ..WEB }, &code).await;
+    let other = m
+        .redeem(
+            AppCreds {
+                redirect: "https://previewer.example.com/oauth/callback",
+                ..WEB
+            },
+            &code,
+        )
+        .await;
     assert_rejected(&other, 401, "redirect-uri-exact");
-    let slash = m.redeem(AppCreds { redirect: "http://localhost:3000/oauth/callback/", ..WEB }, &code).await;
+    let slash = m
+        .redeem(
+            AppCreds {
+                redirect: "http://localhost:3000/oauth/callback/",
+                ..WEB
+            },
+            &code,
+        )
+        .await;
     assert_rejected(&slash, 401, "redirect-uri-exact");
 
     assert_tokens(&m.redeem(WEB, &code).await);
@@ -510,15 +670,27 @@ async fn without_redirect_uri_at_authorize_the_token_request_may_omit_it_but_not
     };
 
     let omitted = web_code_with(&m, &[("state", "s")]).await;
-    let r = m.post_form("/oauth/token", send(token_with(&omitted, None))).await;
+    let r = m
+        .post_form("/oauth/token", send(token_with(&omitted, None)))
+        .await;
     assert_tokens(&r);
 
     let changed = web_code_with(&m, &[("state", "s")]).await;
-    let r = m.post_form("/oauth/token", send(token_with(&changed, Some(WEB.redirect)))).await;
+    let r = m
+        .post_form(
+            "/oauth/token",
+            send(token_with(&changed, Some(WEB.redirect))),
+        )
+        .await;
     assert_rejected(&r, 401, "redirect-uri-exact");
 
     let same_default = web_code_with(&m, &[("state", "s")]).await;
-    let r = m.post_form("/oauth/token", send(token_with(&same_default, Some(default)))).await;
+    let r = m
+        .post_form(
+            "/oauth/token",
+            send(token_with(&same_default, Some(default))),
+        )
+        .await;
     assert_tokens(&r);
 }
 
@@ -531,7 +703,11 @@ async fn refresh_rotates_the_refresh_token() {
 
     let (access2, second) = assert_tokens(&m.refresh(WEB, &first).await);
     assert_ne!(first, second, "a refresh returns a new refresh token");
-    assert_eq!(sessioninfo_status(&m, &access2).await.status, 200, "the new access token works");
+    assert_eq!(
+        sessioninfo_status(&m, &access2).await.status,
+        200,
+        "the new access token works"
+    );
 
     let old = m.refresh(WEB, &first).await;
     assert_rejected(&old, 401, "refresh-token-rotated");
@@ -547,11 +723,17 @@ async fn unknown_refresh_token_is_refused_and_the_issued_one_accepted() {
     let m = spawn_mock().await;
     let (_, refresh) = m.tokens(WEB).await;
 
-    let unknown = m.refresh(WEB, "neverIssuedRefreshToken000000000000000000000000").await;
+    let unknown = m
+        .refresh(WEB, "neverIssuedRefreshToken000000000000000000000000")
+        .await;
     assert_rejected(&unknown, 401, "refresh-token-valid");
 
     let missing = m
-        .token(&[("grant_type", "refresh_token"), ("client_id", WEB.client_id), ("client_secret", WEB.client_secret)])
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", WEB.client_id),
+            ("client_secret", WEB.client_secret),
+        ])
         .await;
     assert_rejected(&missing, 401, "refresh-token-valid");
 
@@ -564,7 +746,12 @@ async fn refresh_after_the_grant_is_revoked_is_refused_until_reauthorized() {
     let (_, refresh) = m.tokens(WEB).await;
     let (_, live) = assert_tokens(&m.refresh(WEB, &refresh).await);
 
-    let revoke = m.post_json("/__mock/grants/revoke", json!({ "user": ALICE, "client_id": WEB.client_id })).await;
+    let revoke = m
+        .post_json(
+            "/__mock/grants/revoke",
+            json!({ "user": ALICE, "client_id": WEB.client_id }),
+        )
+        .await;
     assert_eq!(revoke.status, 200, "{}", revoke.body);
 
     let r = m.refresh(WEB, &live).await;
@@ -580,8 +767,14 @@ async fn refresh_after_the_grant_is_revoked_is_refused_until_reauthorized() {
 #[tokio::test]
 async fn refresh_may_narrow_the_scope_but_not_widen_it() {
     let m = spawn_mock().await;
-    let code =
-        web_code_with(&m, &[("redirect_uri", WEB.redirect), ("scope", "OAuth2Read OAuth2Write")]).await;
+    let code = web_code_with(
+        &m,
+        &[
+            ("redirect_uri", WEB.redirect),
+            ("scope", "OAuth2Read OAuth2Write"),
+        ],
+    )
+    .await;
     let (_, refresh) = assert_tokens(&m.redeem(WEB, &code).await);
 
     let wider = m
@@ -608,7 +801,12 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it() {
     let (access, _) = assert_tokens(&narrower);
     let info = sessioninfo_status(&m, &access).await;
     assert_eq!(info.status, 200, "{}", info.body);
-    assert_eq!(info.json()["oauth2Scopes"], 2, "the narrowed token holds OAuth2Read only: {}", info.body);
+    assert_eq!(
+        info.json()["oauth2Scopes"],
+        2,
+        "the narrowed token holds OAuth2Read only: {}",
+        info.body
+    );
 }
 
 // ----- other refusals ----------------------------------------------------------------------
@@ -652,28 +850,61 @@ async fn error_bodies_name_error_description_hint_and_rule_and_are_not_cached() 
     let m = spawn_mock().await;
     let code = m.code(WEB).await;
 
-    let r = m.redeem(AppCreds { client_secret: DESKTOP.client_secret, ..WEB }, &code).await;
+    let r = m
+        .redeem(
+            AppCreds {
+                client_secret: DESKTOP.client_secret,
+                ..WEB
+            },
+            &code,
+        )
+        .await;
     assert_eq!(r.status, 401, "{}", r.body);
     let body = r.json();
-    let mut keys: Vec<&str> = body.as_object().expect("a JSON object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["error", "error_description", "hint", "rule"], "{}", r.body);
+    assert_eq!(
+        keys,
+        ["error", "error_description", "hint", "rule"],
+        "{}",
+        r.body
+    );
     for key in keys {
-        assert!(body[key].as_str().is_some_and(|v| !v.is_empty()), "`{key}` is a non-empty string: {}", r.body);
+        assert!(
+            body[key].as_str().is_some_and(|v| !v.is_empty()),
+            "`{key}` is a non-empty string: {}",
+            r.body
+        );
     }
-    assert_eq!(r.header("cache-control"), Some("no-store"), "errors are not cached either");
+    assert_eq!(
+        r.header("cache-control"),
+        Some("no-store"),
+        "errors are not cached either"
+    );
 
     let ok = m.redeem(WEB, &code).await;
     assert_tokens(&ok); // checks Cache-Control: no-store
     assert_eq!(ok.header("pragma"), Some("no-cache"));
-    assert!(ok.json().get("rule").is_none(), "a success names no rule: {}", ok.body);
+    assert!(
+        ok.json().get("rule").is_none(),
+        "a success names no rule: {}",
+        ok.body
+    );
 }
 
 #[tokio::test]
 async fn the_token_endpoint_answers_on_the_api_origin_too() {
     let m = spawn_mock_with(
         Config::default(),
-        Binds { oauth: "127.0.0.1:0".parse().expect("addr"), api: Some("127.0.0.1:0".parse().expect("addr")) },
+        Binds {
+            oauth: "127.0.0.1:0".parse().expect("addr"),
+            api: Some("127.0.0.1:0".parse().expect("addr")),
+        },
     )
     .await;
     assert_ne!(m.mock.api_url(), m.mock.oauth_url(), "two origins");
@@ -685,7 +916,9 @@ async fn the_token_endpoint_answers_on_the_api_origin_too() {
             .body(body)
     };
 
-    let get = m.send(m.http.get(format!("{}/oauth/token", m.mock.api_url()))).await;
+    let get = m
+        .send(m.http.get(format!("{}/oauth/token", m.mock.api_url())))
+        .await;
     assert_rejected(&get, 401, "token-post");
 
     let (access, refresh) = assert_tokens(&m.send(on_api(encode(&redeem_pairs(WEB, &code)))).await);
@@ -694,7 +927,11 @@ async fn the_token_endpoint_answers_on_the_api_origin_too() {
     let replay = m.redeem(WEB, &code).await;
     assert_rejected(&replay, 401, "code-single-use");
     let api = m
-        .send(m.http.get(format!("{}/api/users/sessioninfo", m.mock.api_url())).bearer_auth(&access))
+        .send(
+            m.http
+                .get(format!("{}/api/users/sessioninfo", m.mock.api_url()))
+                .bearer_auth(&access),
+        )
         .await;
     assert_rejected(&api, 401, "code-single-use");
     let refreshed = m
