@@ -53,6 +53,10 @@ struct Serve {
     /// How many exchanges GET /__mock/requests keeps.
     #[arg(long, default_value_t = 1000)]
     max_logged_requests: usize,
+    /// Accept commas between scopes, as passport-onshape sends by default (whether Onshape
+    /// does is unconfirmed; the default is the strict reading: spaces only).
+    #[arg(long)]
+    allow_comma_scopes: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,11 +103,15 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         },
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
+        allow_comma_scopes: args.allow_comma_scopes,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // Signal handlers go in before the banner: a script that reads the banner and
+        // signals at once must not kill the process uncleanly.
+        let stop = shutdown_signal()?;
         let mock = mock_server::spawn(
             config,
             Binds {
@@ -115,28 +123,28 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         print!("{}", mock.banner());
         use std::io::Write;
         std::io::stdout().flush()?;
-        mock.serve_until(shutdown_signal()).await?;
+        mock.serve_until(stop).await?;
         eprintln!("onshape-mock: stopped");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Ctrl-C or SIGTERM, registered now, awaited later.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    })
 }
 
 fn init_logging(format: LogFormat) {

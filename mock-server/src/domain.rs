@@ -162,6 +162,16 @@ impl ScopeSet {
         Ok(set)
     }
 
+    /// [`ScopeSet::parse`], or — when `allow_commas` (`--allow-comma-scopes`, for
+    /// passport-onshape's default separator) — commas accepted as separators too.
+    pub fn parse_with(s: &str, allow_commas: bool) -> Result<ScopeSet, ScopeError> {
+        if allow_commas && s.contains(',') {
+            ScopeSet::parse(&s.replace(',', " "))
+        } else {
+            ScopeSet::parse(s)
+        }
+    }
+
     pub fn from_names<'a>(
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<ScopeSet, ScopeError> {

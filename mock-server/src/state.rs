@@ -20,6 +20,9 @@ pub struct Config {
     pub auto_consent: Option<String>,
     /// How many exchanges `GET /__mock/requests` keeps (oldest dropped first).
     pub max_logged_requests: usize,
+    /// Accept commas between scopes (passport-onshape's default). Off: the strict reading
+    /// of RFC 6749 §3.3, spaces only; whether Onshape accepts commas is unconfirmed.
+    pub allow_comma_scopes: bool,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             clock: ClockMode::Real,
             auto_consent: None,
             max_logged_requests: 1_000,
+            allow_comma_scopes: false,
         }
     }
 }

@@ -197,13 +197,14 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
     let scopes = match one("scope") {
         None => app_scopes,
         Some(s) => {
-            let parsed = ScopeSet::parse(s).map_err(|e| {
-                back(Rejection::new(
-                    ErrorCode::InvalidScope,
-                    rules::SCOPE_REGISTERED,
-                    format!("scope `{s}`: {e}"),
-                ))
-            })?;
+            let parsed =
+                ScopeSet::parse_with(s, state.config().allow_comma_scopes).map_err(|e| {
+                    back(Rejection::new(
+                        ErrorCode::InvalidScope,
+                        rules::SCOPE_REGISTERED,
+                        format!("scope `{s}`: {e}"),
+                    ))
+                })?;
             if !parsed.is_subset_of(app_scopes) {
                 return Err(back(
                     Rejection::new(

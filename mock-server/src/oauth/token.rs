@@ -69,7 +69,7 @@ pub async fn token(
             })?;
             let scope = value(&form, "scope")?
                 .map(|s| {
-                    ScopeSet::parse(s).map_err(|e| {
+                    ScopeSet::parse_with(s, state.config().allow_comma_scopes).map_err(|e| {
                         Rejection::new(
                             ErrorCode::InvalidScope,
                             rules::SCOPE_REGISTERED,

@@ -401,3 +401,47 @@ async fn the_oauth_endpoints_answer_on_the_api_origin_too() {
         "{origins:?}"
     );
 }
+
+#[tokio::test]
+async fn comma_separated_scopes_are_accepted_only_when_configured() {
+    let strict = spawn_mock().await;
+    strict.script_consent("grant", ALICE, None).await;
+    let refused = strict
+        .authorize(
+            WEB,
+            &[
+                ("redirect_uri", WEB.redirect),
+                ("scope", "OAuth2Read,OAuth2Write"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.location_param("error").as_deref(),
+        Some("invalid_scope")
+    );
+
+    let config = mock_server::Config {
+        allow_comma_scopes: true,
+        ..mock_server::Config::default()
+    };
+    let lenient = spawn_mock_with(config, mock_server::Binds::ephemeral()).await;
+    lenient.script_consent("grant", ALICE, None).await;
+    let accepted = lenient
+        .authorize(
+            WEB,
+            &[
+                ("redirect_uri", WEB.redirect),
+                ("scope", "OAuth2Read,OAuth2Write"),
+            ],
+        )
+        .await;
+    let code = accepted
+        .location_param("code")
+        .expect("a code with --allow-comma-scopes");
+    let (access, _) = assert_tokens(&lenient.redeem(WEB, &code).await);
+    let info = lenient
+        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
+        .await
+        .json();
+    assert_eq!(info["oauth2Scopes"], 2 | 4, "Read and Write, nothing else");
+}
