@@ -256,3 +256,27 @@ fn the_default_fixtures_file_is_what_the_binary_uses() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_readme_documents_every_rule_and_the_ci_runs_its_test_command() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    for rule in mock_server::rules::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", rule.id)),
+            "README's rule table lacks {}",
+            rule.id
+        );
+        assert!(
+            readme.contains(rule.fix.replace('|', "/").as_str()),
+            "README's fix for {} is stale",
+            rule.id
+        );
+    }
+    let ci = std::fs::read_to_string(format!("{root}/.ci/run")).expect(".ci/run");
+    let test_command = "cargo test --workspace --locked";
+    assert!(
+        readme.contains(test_command) && ci.contains(test_command),
+        "README and .ci/run share the test command"
+    );
+}
