@@ -54,12 +54,21 @@ impl Instant {
     pub fn unix_secs(self) -> u64 {
         self.0 / 1000
     }
-    /// RFC 3339, UTC, second precision.
+    /// RFC 3339, UTC, second precision (seconds since the epoch past year 9999).
     pub fn rfc3339(self) -> String {
+        if self.0 > LAST_RFC3339_MS {
+            return format!("{}s", self.unix_secs());
+        }
         let t = UNIX_EPOCH + Duration::from_millis(self.0);
         humantime::format_rfc3339_seconds(t).to_string()
     }
 }
+
+/// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+const LAST_RFC3339_MS: u64 = 253_402_300_799_000;
+
+/// The most [`Clock::advance`] may add in all: a century.
+pub const MAX_OFFSET: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The injected clock. Cheap to share: all state is atomic.
 #[derive(Debug)]
@@ -101,11 +110,17 @@ impl Clock {
         Instant(base.saturating_add(self.offset_ms.load(Ordering::Relaxed)))
     }
 
-    /// Moves time forward. Time never moves backwards.
-    pub fn advance(&self, by: Duration) -> Instant {
+    /// Moves time forward (never backwards). Refused, moving nothing, when the total offset
+    /// would pass [`MAX_OFFSET`].
+    pub fn advance(&self, by: Duration) -> Result<Instant, Duration> {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
-        self.now()
+        let max = u64::try_from(MAX_OFFSET.as_millis()).unwrap_or(u64::MAX);
+        self.offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |cur| {
+                cur.checked_add(ms).filter(|n| *n <= max)
+            })
+            .map_err(|_| MAX_OFFSET)?;
+        Ok(self.now())
     }
 
     pub fn offset(&self) -> Duration {
@@ -134,10 +149,25 @@ mod tests {
     fn frozen_clock_moves_only_when_advanced() {
         let clock = Clock::frozen_at(Instant(1_000_000));
         assert_eq!(clock.now(), Instant(1_000_000));
-        clock.advance(Duration::from_secs(61));
+        assert_eq!(
+            clock.advance(Duration::from_secs(61)),
+            Ok(Instant(1_061_000))
+        );
         assert_eq!(clock.now(), Instant(1_061_000));
+        assert!(clock.advance(MAX_OFFSET).is_err(), "past a century in all");
+        assert_eq!(
+            clock.now(),
+            Instant(1_061_000),
+            "a refused advance moves nothing"
+        );
         clock.reset();
         assert_eq!(clock.now(), Instant(1_000_000));
+    }
+
+    #[test]
+    fn far_future_instants_still_print() {
+        assert_eq!(Instant(0).rfc3339(), "1970-01-01T00:00:00Z");
+        assert_eq!(Instant(u64::MAX).rfc3339(), format!("{}s", u64::MAX / 1000));
     }
 
     #[test]

@@ -43,7 +43,7 @@ async fn loopback_only(req: Request, next: Next) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     match peer {
-        Some(addr) if !addr.ip().is_loopback() => ControlError {
+        Some(addr) if !addr.ip().to_canonical().is_loopback() => ControlError {
             status: StatusCode::FORBIDDEN,
             error: "forbidden",
             field: None,
@@ -124,14 +124,19 @@ async fn advance(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let req: Advance = json_body(&headers, &body)?;
-    if req.seconds > 10 * 365 * 24 * 3600 {
-        return Err(ControlError::bad_request(
-            rules::CONTROL_REQUEST,
-            Some("seconds"),
-            "advance by at most ten years at a time",
-        ));
-    }
-    let now = state.clock().advance(Duration::from_secs(req.seconds));
+    let now = state
+        .clock()
+        .advance(Duration::from_secs(req.seconds))
+        .map_err(|max| {
+            ControlError::bad_request(
+                rules::CONTROL_REQUEST,
+                Some("seconds"),
+                format!(
+                    "the clock may move at most {} years in all; POST /__mock/reset to start over",
+                    max.as_secs() / (365 * 24 * 3600)
+                ),
+            )
+        })?;
     state.store().purge(now);
     Ok(Json(clock_json(&state)))
 }

@@ -247,13 +247,12 @@ impl RedirectUri {
             "https" if url.host_str().is_some() => Ok(RedirectUri(raw.into())),
             "http" => {
                 // The raw text must say `localhost` (url lower-cases hosts) with an explicit port.
-                let after_scheme = &raw["http://".len().min(raw.len())..];
-                let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
-                match authority.split_once(':') {
+                let authority = raw.strip_prefix("http://").map(|r| r.split(['/', '?']).next().unwrap_or(""));
+                match authority.unwrap_or("").split_once(':') {
                     Some(("localhost", port)) if !port.is_empty() && port.parse::<u16>().is_ok() => {
                         Ok(RedirectUri(raw.into()))
                     }
-                    Some(("localhost", _)) | None if authority == "localhost" => Err(format!(
+                    Some(("localhost", _)) | None if authority == Some("localhost") => Err(format!(
                         "`{raw}`: plain-http redirect URLs must name the port: http://localhost:<port>"
                     )),
                     _ => Err(format!(

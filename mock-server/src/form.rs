@@ -111,11 +111,11 @@ impl Form {
 
     /// The first name that appears more than once.
     pub fn first_repeated(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::new();
         self.fields
             .iter()
-            .enumerate()
-            .find(|(i, f)| self.fields[..*i].iter().any(|g| g.name == f.name))
-            .map(|(_, f)| f.name.as_str())
+            .map(|f| f.name.as_str())
+            .find(|name| !seen.insert(*name))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -129,6 +129,15 @@ impl Form {
     pub fn contains(&self, name: &str) -> bool {
         self.fields.iter().any(|f| f.name == name)
     }
+}
+
+/// The name of a raw `name=value` segment, percent-decoded leniently and lower-cased: for
+/// recognising sensitive parameters however they were spelled (`client%5Fsecret`).
+pub fn loose_name(segment: &str) -> String {
+    let raw = segment.split_once('=').map_or(segment, |(k, _)| k);
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase()
 }
 
 /// A parameter sent more than once.

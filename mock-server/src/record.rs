@@ -21,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Form fields and query parameters whose values are masked in the log.
 const SECRET_FIELDS: &[&str] = &["client_secret", "password"];
 /// Fields shown as a short fingerprint, enough to tell two values apart.
-const TOKEN_FIELDS: &[&str] = &["code", "refresh_token", "access_token"];
+const TOKEN_FIELDS: &[&str] = &["code", "refresh_token", "access_token", "token"];
 
 /// One recorded exchange.
 #[derive(Debug, Clone, Serialize)]
@@ -103,9 +103,20 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let bytes = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        None
+        Err(too_large())
     } else {
-        axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok()
+        axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|e| {
+                let over_limit = std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<http_body_util::LengthLimitError>())
+                    .is_some();
+                if over_limit {
+                    too_large()
+                } else {
+                    unreadable()
+                }
+            })
     };
     let path = parts.uri.path().to_owned();
     let raw_query = parts.uri.query().map(str::to_owned);
@@ -115,14 +126,17 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     let (mut response, form) = match bytes {
-        Some(bytes) => {
+        Ok(bytes) => {
             let form = is_form.then(|| masked_form(&bytes));
             let req = Request::from_parts(parts, Body::from(bytes));
             (next.run(req).await, form)
         }
-        None => (too_large(), None),
+        Err(refused) => (refused, None),
     };
     let id = crate::domain::new_token(16);
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -163,18 +177,36 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 }
 
 fn too_large() -> Response {
-    let rule = crate::rules::REQUEST_SIZE;
     let hint = format!(
         "The body exceeds {} KiB: send a smaller body.",
         MAX_BODY_BYTES / 1024
     );
+    body_refused(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body too large",
+        hint,
+    )
+}
+
+fn unreadable() -> Response {
+    let hint = "The body ended early or its transfer encoding is malformed: send a complete body with a correct Content-Length.";
+    body_refused(
+        StatusCode::BAD_REQUEST,
+        "request body could not be read",
+        hint.to_owned(),
+    )
+}
+
+/// Refuses a request whose body never reached a route (RFC 6749 error shape, not cached).
+fn body_refused(status: StatusCode, description: &str, hint: String) -> Response {
+    let rule = crate::rules::REQUEST_SIZE;
     let body = serde_json::json!({
         "error": "invalid_request",
-        "error_description": "request body too large",
+        "error_description": description,
         "hint": hint,
         "rule": rule.id,
     });
-    let mut resp = (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    let mut resp = (status, crate::error::no_store(), axum::Json(body)).into_response();
     resp.extensions_mut().insert(Outcome {
         rule: rule.id,
         hint,
@@ -187,7 +219,7 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .iter()
         .map(|(name, value)| {
             let v = String::from_utf8_lossy(value.as_bytes());
-            let shown = if name == header::AUTHORIZATION {
+            let shown = if name == header::AUTHORIZATION || name == header::PROXY_AUTHORIZATION {
                 mask_authorization(&v)
             } else if name == header::COOKIE {
                 "(masked)".to_owned()
@@ -289,10 +321,15 @@ fn scrub(text: &str) -> String {
 /// Masks secret and token values in a raw query, keeping its shape (raw `=` included).
 pub fn mask_query(q: &str) -> String {
     q.split('&')
-        .map(|seg| match seg.split_once('=') {
-            Some((k, _)) if SECRET_FIELDS.contains(&k) => format!("{k}=(masked)"),
-            Some((k, v)) if TOKEN_FIELDS.contains(&k) => format!("{k}={}", fingerprint(v)),
-            _ => seg.to_owned(),
+        .map(|seg| {
+            let name = crate::form::loose_name(seg);
+            match seg.split_once('=') {
+                Some((k, _)) if SECRET_FIELDS.contains(&name.as_str()) => format!("{k}=(masked)"),
+                Some((k, v)) if TOKEN_FIELDS.contains(&name.as_str()) => {
+                    format!("{k}={}", fingerprint(v))
+                }
+                _ => seg.to_owned(),
+            }
         })
         .collect::<Vec<_>>()
         .join("&")

@@ -55,6 +55,8 @@ pub struct GrantKey {
 
 #[derive(Debug)]
 struct Grant {
+    /// Distinguishes this grant from an earlier one of the same key that was revoked.
+    id: u64,
     scopes: ScopeSet,
     granted_at: Instant,
     families: VecDeque<u64>,
@@ -151,6 +153,8 @@ enum CodeState {
 #[derive(Debug)]
 struct Code {
     grant: Arc<GrantKey>,
+    /// The [`Grant::id`] the code was issued under.
+    grant_id: u64,
     scopes: ScopeSet,
     /// Whether /oauth/authorize named the redirect URI (or used the default).
     redirect_given: bool,
@@ -163,12 +167,7 @@ struct Code {
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub id: String,
-    pub client_id: String,
-    pub redirect: RedirectUri,
-    pub redirect_given: bool,
-    pub scopes: ScopeSet,
-    pub state: Option<String>,
-    pub company_id: Option<String>,
+    pub request: AuthRequest,
     pub created_at: Instant,
 }
 
@@ -224,6 +223,7 @@ pub struct Store {
     families: HashMap<u64, Family>,
     grants: HashMap<Arc<GrantKey>, Grant>,
     consent: Option<ConsentScript>,
+    /// The next id for a family or a grant.
     next_family: u64,
     next_purge: Instant,
 }
@@ -374,12 +374,7 @@ impl Store {
             id.clone(),
             Pending {
                 id: id.clone(),
-                client_id: req.client_id,
-                redirect: req.redirect,
-                redirect_given: req.redirect_given,
-                scopes: req.scopes,
-                state: req.state,
-                company_id: req.company_id,
+                request: req,
                 created_at: now,
             },
         );
@@ -416,22 +411,27 @@ impl Store {
             None => {
                 let shared = Arc::new(key);
                 let grant = Grant {
+                    id: self.next_family,
                     scopes: ScopeSet::EMPTY,
                     granted_at: now,
                     families: VecDeque::new(),
                 };
+                self.next_family += 1;
                 self.grants.insert(shared.clone(), grant);
                 shared
             }
         };
+        let mut grant_id = 0;
         if let Some(grant) = self.grants.get_mut(&*key) {
             grant.scopes = ScopeSet::from_bits(grant.scopes.bits() | req.scopes.bits());
+            grant_id = grant.id;
         }
         let code = new_token(32);
         self.codes.insert(
             code.clone(),
             Code {
                 grant: key,
+                grant_id,
                 scopes: req.scopes,
                 redirect_given: req.redirect_given,
                 redirect_used: req.redirect.clone(),
@@ -521,7 +521,11 @@ impl Store {
             }
             _ => {}
         }
-        if !self.grants.contains_key(&*entry.grant) {
+        let grant_alive = self
+            .grants
+            .get(&*entry.grant)
+            .is_some_and(|g| g.id == entry.grant_id);
+        if !grant_alive {
             return Err(invalid(
                 rules::GRANT_ACTIVE,
                 "the user revoked the grant after this code was issued".into(),
@@ -605,6 +609,7 @@ impl Store {
         let old = std::mem::replace(&mut family.refresh, new_refresh.clone());
         if let Some(older) = family.previous_refresh.replace(old.clone()) {
             self.refresh.remove(&older);
+            self.graveyard.bury(older, Retired::Rotated, now);
         }
         family.access.push_back(access.clone());
         let evicted = if family.access.len() > 2 {

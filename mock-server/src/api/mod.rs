@@ -7,7 +7,7 @@
 //! company. Every response carries `X-Api-Version`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -29,25 +29,8 @@ pub const PAGE_SIZE: usize = 20;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api", any(dispatch_root))
+        .route("/api", any(dispatch))
         .route("/api/{*rest}", any(dispatch))
-}
-
-async fn dispatch_root(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    dispatch(
-        State(state),
-        method,
-        uri,
-        headers,
-        Path(String::new()),
-        Bytes::new(),
-    )
-    .await
 }
 
 async fn dispatch(
@@ -55,10 +38,12 @@ async fn dispatch(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Path(rest): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (version, route) = split_version(&rest);
+    // The raw path, not axum's `Path` extractor: an undecodable segment is a 404 with a
+    // hint like any unknown route, not a plain-text rejection.
+    let rest = uri.path().strip_prefix("/api").unwrap_or("");
+    let (version, route) = split_version(rest);
     let mut resp = match authenticate(&state, &uri, &headers) {
         Err(e) => e.into_response(),
         Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body)
@@ -95,8 +80,12 @@ fn split_version(rest: &str) -> (u32, Vec<String>) {
 fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<TokenInfo, ApiError> {
     let unauthorized = |rule, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, rule, m);
     let in_query = uri.query().is_some_and(|q| {
-        q.split('&')
-            .any(|p| p.starts_with("access_token=") || p.starts_with("token="))
+        q.split('&').any(|p| {
+            matches!(
+                crate::form::loose_name(p).as_str(),
+                "access_token" | "token"
+            )
+        })
     });
     if in_query {
         return Err(unauthorized(rules::BEARER_HEADER, "the access token is in the query string").hint(
@@ -287,7 +276,10 @@ fn list_documents(
         .take(limit)
         .map(|d| document_json(state, d, base))
         .collect();
-    let next = (offset + limit < all.len()).then(|| page_url(offset + limit));
+    let next = offset
+        .checked_add(limit)
+        .filter(|n| *n < all.len())
+        .map(page_url);
     let previous = (offset > 0).then(|| page_url(offset.saturating_sub(limit)));
     Ok(Json(
         json!({ "href": page_url(offset), "items": items, "next": next, "previous": previous }),

@@ -6,10 +6,9 @@
 //! to the client with `error` and `state`.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use crate::domain::{explain_redirect_mismatch, RedirectUri, ScopeSet};
 use crate::error::{ErrorCode, Rejection};
@@ -327,32 +326,63 @@ fn finish(
 }
 
 fn scripted(state: &AppState, req: AuthRequest, script: &ConsentScript) -> Response {
-    let resolved = {
-        let store = state.store();
-        let Some(user) = store.user(&script.user_id).cloned() else {
-            drop(store);
-            let r = Rejection::new(
-                ErrorCode::ServerError,
-                rules::CONTROL_REQUEST,
-                "the scripted consent user no longer exists",
-            );
-            return redirect_error(state, &req.redirect, req.state.as_deref(), &r);
-        };
-        let wanted = req.company_id.as_deref().or(script.company_id.as_deref());
-        store
-            .resolve_company(&user, wanted)
-            .map(|c| c.unwrap_or_else(|()| user.companies.first().cloned()))
+    let mut store = state.store();
+    let Some(user) = store.user(&script.user_id).cloned() else {
+        drop(store);
+        let r = Rejection::new(
+            ErrorCode::ServerError,
+            rules::CONTROL_REQUEST,
+            "the scripted consent user no longer exists",
+        );
+        return redirect_error(state, &req.redirect, req.state.as_deref(), &r);
     };
-    match resolved {
-        Ok(company) => finish(state, &req, &script.user_id, company, script.grant),
-        Err(r) => redirect_error(state, &req.redirect, req.state.as_deref(), &r),
+    if !script.grant {
+        drop(store);
+        return finish(state, &req, &user.id, None, false);
+    }
+    let wanted = req.company_id.as_deref().or(script.company_id.as_deref());
+    match store.resolve_company(&user, wanted) {
+        Ok(Ok(company)) => {
+            drop(store);
+            finish(state, &req, &user.id, company, true)
+        }
+        // Several companies and none named: the user chooses, on the consent page.
+        Ok(Err(())) => {
+            let id = store.begin_pending(req, state.clock().now());
+            drop(store);
+            let target = format!(
+                "/oauth/consent?{}",
+                form::encode(&[("request", &id), ("user", &user.email)])
+            );
+            (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+        }
+        Err(r) => {
+            drop(store);
+            redirect_error(state, &req.redirect, req.state.as_deref(), &r)
+        }
     }
 }
 
-#[derive(Deserialize)]
-pub struct ConsentQuery {
+/// `?request=…&user=…` of the consent page, parsed strictly.
+struct ConsentQuery {
     request: String,
     user: String,
+}
+
+impl ConsentQuery {
+    fn parse(state: &AppState, uri: &Uri) -> Result<ConsentQuery, Box<Response>> {
+        let q = page_form(state, uri.query().unwrap_or("").as_bytes())?;
+        match (q.value("request"), q.value("user")) {
+            (Ok(Some(request)), Ok(Some(user))) => Ok(ConsentQuery {
+                request: request.to_owned(),
+                user: user.to_owned(),
+            }),
+            _ => Err(Box::new(bad_page(
+                state,
+                "the consent page needs `request` and `user`, each once",
+            ))),
+        }
+    }
 }
 
 /// `POST /oauth/login`: the user picked who to sign in as.
@@ -375,10 +405,11 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 /// `GET /oauth/consent?request=…&user=…`: what the app asks for; Grant or Deny.
-pub async fn consent_page(
-    State(state): State<AppState>,
-    Query(q): Query<ConsentQuery>,
-) -> Response {
+pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
+    let q = match ConsentQuery::parse(&state, &uri) {
+        Ok(q) => q,
+        Err(resp) => return *resp,
+    };
     let now = state.clock().now();
     let store = state.store();
     let Some(pending) = store.pending(&q.request, now).cloned() else {
@@ -395,11 +426,11 @@ pub async fn consent_page(
             &format!("no fixture user has the email `{}`", q.user),
         );
     };
-    let Some(app) = store.app(&pending.client_id).cloned() else {
+    let Some(app) = store.app(&pending.request.client_id).cloned() else {
         drop(store);
         return bad_page(&state, "the application was removed");
     };
-    let resolved = store.resolve_company(&user, pending.company_id.as_deref());
+    let resolved = store.resolve_company(&user, pending.request.company_id.as_deref());
     let companies: Vec<_> = user
         .companies
         .iter()
@@ -416,12 +447,18 @@ pub async fn consent_page(
             let mut st = state.store();
             st.finish_pending(&pending.id);
             drop(st);
-            return redirect_error(&state, &pending.redirect, pending.state.as_deref(), &r);
+            return redirect_error(
+                &state,
+                &pending.request.redirect,
+                pending.request.state.as_deref(),
+                &r,
+            );
         }
         Ok(Err(())) => companies,
         Ok(Ok(_)) => Vec::new(),
     };
     let scopes: Vec<_> = pending
+        .request
         .scopes
         .iter()
         .map(|s| minijinja::context! { name => s.name(), words => s.plain_words() })
@@ -443,11 +480,11 @@ pub async fn consent_page(
 }
 
 /// `POST /oauth/consent?request=…&user=…` with `decision` (and `company_id` when asked).
-pub async fn consent(
-    State(state): State<AppState>,
-    Query(q): Query<ConsentQuery>,
-    body: Bytes,
-) -> Response {
+pub async fn consent(State(state): State<AppState>, uri: Uri, body: Bytes) -> Response {
+    let q = match ConsentQuery::parse(&state, &uri) {
+        Ok(q) => q,
+        Err(resp) => return *resp,
+    };
     let form = match page_form(&state, &body) {
         Ok(f) => f,
         Err(resp) => return *resp,
@@ -469,40 +506,29 @@ pub async fn consent(
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
     let now = state.clock().now();
-    let (pending, user) = {
-        let store = state.store();
-        (
+    // One lock: look the request up, resolve the company, and take the request, so two
+    // concurrent answers to one request cannot both succeed.
+    let (pending, user, company) = {
+        let mut store = state.store();
+        let (Some(pending), Some(user)) = (
             store.pending(&q.request, now).cloned(),
             store.user_by_email(&q.user).cloned(),
-        )
-    };
-    let (Some(pending), Some(user)) = (pending, user) else {
-        return bad_page(
-            &state,
-            "this authorization request is unknown, expired or for an unknown user: start again",
-        );
-    };
-    let company = {
-        let store = state.store();
-        let wanted = pending.company_id.clone().or(chosen);
-        match store.resolve_company(&user, wanted.as_deref()) {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(())) => {
-                drop(store);
-                return bad_page(&state, "choose a company: this user belongs to several");
+        ) else {
+            return bad_page(&state, "this authorization request is unknown, expired or for an unknown user: start again");
+        };
+        let wanted = pending.request.company_id.clone().or(chosen);
+        let company = match store.resolve_company(&user, wanted.as_deref()) {
+            Ok(Err(())) if grant => {
+                return bad_page(&state, "choose a company: this user belongs to several")
             }
+            Ok(Err(())) => Ok(None),
+            Ok(Ok(c)) => Ok(c),
             Err(r) => Err(r),
-        }
+        };
+        store.finish_pending(&pending.id);
+        (pending, user, company)
     };
-    state.store().finish_pending(&pending.id);
-    let req = AuthRequest {
-        client_id: pending.client_id,
-        redirect: pending.redirect,
-        redirect_given: pending.redirect_given,
-        scopes: pending.scopes,
-        state: pending.state,
-        company_id: pending.company_id,
-    };
+    let req = pending.request;
     match company {
         Ok(c) => finish(&state, &req, &user.id, c, grant),
         Err(r) => redirect_error(&state, &req.redirect, req.state.as_deref(), &r),

@@ -2,33 +2,33 @@
 //! applications they authorized and revokes one.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use crate::form;
 use crate::pages;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    user: Option<String>,
-}
-
 /// `GET /account/applications[?user=EMAIL]`.
-pub async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
+    let Ok(query) = form::parse(uri.query().unwrap_or("").as_bytes()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the query string does not parse: percent-encode the email",
+        )
+            .into_response();
+    };
+    let Ok(user) = query.value("user") else {
+        return (StatusCode::BAD_REQUEST, "`user` appears more than once").into_response();
+    };
     let store = state.store();
     let users: Vec<_> = store
         .users()
         .iter()
         .map(|u| minijinja::context! { email => u.email, name => u.name })
         .collect();
-    let selected = q
-        .user
-        .as_deref()
-        .and_then(|e| store.user_by_email(e))
-        .cloned();
+    let selected = user.and_then(|e| store.user_by_email(e)).cloned();
     let grants: Vec<_> = selected
         .as_ref()
         .map(|u| store.grants_of(&u.id))
@@ -42,7 +42,7 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> 
         })
         .collect();
     drop(store);
-    if q.user.is_some() && selected.is_none() {
+    if user.is_some() && selected.is_none() {
         return (StatusCode::NOT_FOUND, "no fixture user has this email").into_response();
     }
     pages::render(

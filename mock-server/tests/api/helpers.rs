@@ -206,10 +206,12 @@ impl TestMock {
             .await
     }
 
-    /// A fresh code for `app`, granted by `user` through scripted consent, with the app's
-    /// redirect URI given explicitly.
+    /// A fresh code for `app`, granted by `user` through scripted consent (Bob for Acme), with
+    /// the app's redirect URI given explicitly.
     pub async fn code_as(&self, app: AppCreds, user: &str) -> String {
-        self.script_consent("grant", user, None).await;
+        // Bob is in two companies: without a company he would be asked to choose.
+        let company = (user == BOB).then_some(ACME);
+        self.script_consent("grant", user, company).await;
         let r = self
             .authorize(app, &[("redirect_uri", app.redirect), ("state", "s1")])
             .await;

@@ -10,6 +10,7 @@ mod concurrency;
 mod control;
 mod pages;
 mod properties;
+mod robustness;
 mod rule_coverage;
 mod snapshots;
 mod token;
