@@ -209,3 +209,71 @@ async fn a_body_that_ends_early_is_a_400_not_a_413() {
         .await;
     assert_rejected(&big, 413, "request-size");
 }
+
+#[tokio::test]
+async fn the_control_api_answers_loopback_clients_only() {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt;
+    let state = mock_server::AppState::with_clock(
+        mock_server::Config::default(),
+        mock_server::Clock::frozen_at(START),
+    )
+    .expect("state");
+    let from = |ip: [u8; 4]| {
+        let mut req = axum::http::Request::builder()
+            .uri("/__mock/health")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        req.extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+        req
+    };
+    let remote = mock_server::app(state.clone())
+        .oneshot(from([10, 0, 0, 7]))
+        .await
+        .expect("answers");
+    assert_eq!(remote.status(), 403, "a non-loopback peer is refused");
+    let local = mock_server::app(state)
+        .oneshot(from([127, 0, 0, 1]))
+        .await
+        .expect("answers");
+    assert_eq!(local.status(), 200);
+}
+
+#[tokio::test]
+async fn expired_codes_and_pending_requests_are_purged() {
+    let m = spawn_mock().await;
+    for _ in 0..5 {
+        m.code(WEB).await;
+    }
+    m.script_consent("prompt", ALICE, None).await;
+    m.authorize(WEB, &[]).await; // a pending login
+    let tables = |v: serde_json::Value| {
+        (
+            v["tables"]["codes"].as_u64(),
+            v["tables"]["pending"].as_u64(),
+        )
+    };
+    assert_eq!(
+        tables(m.get("/__mock/health").await.json()),
+        (Some(5), Some(1))
+    );
+    m.advance(60 + 59).await;
+    assert_eq!(
+        tables(m.get("/__mock/health").await.json()).0,
+        Some(5),
+        "remembered 60 s past expiry"
+    );
+    m.advance(1).await;
+    assert_eq!(
+        tables(m.get("/__mock/health").await.json()).0,
+        Some(0),
+        "then forgotten"
+    );
+    m.advance(600).await;
+    assert_eq!(
+        tables(m.get("/__mock/health").await.json()).1,
+        Some(0),
+        "pending requests last 10 minutes"
+    );
+}
