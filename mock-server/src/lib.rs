@@ -64,6 +64,19 @@ impl Origin {
     }
 }
 
+/// The media type of a request (`Content-Type` without parameters, lower-cased).
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
 /// The whole mock as one router.
 pub fn app(state: AppState) -> Router {
     Router::new()

@@ -122,14 +122,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let raw_query = parts.uri.query().map(str::to_owned);
     let method = parts.method.to_string();
     let headers = masked_headers(&parts.headers);
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+    let is_form =
+        crate::media_type(&parts.headers).as_deref() == Some("application/x-www-form-urlencoded");
     let (mut response, form) = match bytes {
         Ok(bytes) => {
             let form = is_form.then(|| masked_form(&bytes));
@@ -150,7 +144,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         %method,
         %path,
         status,
-        rule = outcome.as_ref().map(|o| o.rule).unwrap_or(""),
+        rule = outcome.as_ref().map(|o| o.rule),
         "{method} {path} -> {status}{}",
         outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default()
     );

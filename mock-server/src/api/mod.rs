@@ -301,16 +301,7 @@ fn create_document(
 ) -> Result<Response, ApiError> {
     light_user_check(state, token)?;
     let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
+    let is_json = crate::media_type(headers).as_deref() == Some("application/json");
     if !is_json {
         return Err(bad("creating a document takes a JSON body")
             .hint("Send Content-Type: application/json and {\"name\": \"…\"}."));

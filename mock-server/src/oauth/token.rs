@@ -139,16 +139,7 @@ fn check_shape(
             },
         ));
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let content_type = crate::media_type(headers);
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     match content_type.as_deref() {
         Some("application/x-www-form-urlencoded") if !looks_json => {}
