@@ -195,17 +195,16 @@ fn lossy_short(raw: &[u8]) -> String {
     }
 }
 
+/// Percent-encodes one name or value (all but RFC 3986's unreserved characters).
+pub fn encode_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
 /// Encodes pairs as a form body (used by tests and clients of the library).
 pub fn encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                percent_encoding::utf8_percent_encode(k, COMPONENT),
-                percent_encoding::utf8_percent_encode(v, COMPONENT)
-            )
-        })
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -43,18 +43,19 @@ pub async fn authorize(State(state): State<AppState>, uri: Uri) -> Response {
         Some(script) => scripted(&state, req, &script),
         None => {
             let now = state.clock().now();
-            let app_name = state
-                .store()
-                .app(&req.client_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default();
-            let id = state.store().begin_pending(req, now);
-            let users: Vec<_> = state
-                .store()
-                .users()
-                .iter()
-                .map(|u| minijinja::context! { email => u.email, name => u.name, light => u.light })
-                .collect();
+            let (app_name, users, id) = {
+                let mut store = state.store();
+                let app_name = store
+                    .app(&req.client_id)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default();
+                let users: Vec<_> = store
+                    .users()
+                    .iter()
+                    .map(|u| minijinja::context! { email => u.email, name => u.name, light => u.light })
+                    .collect();
+                (app_name, users, store.begin_pending(req, now))
+            };
             pages::render(
                 &state,
                 StatusCode::OK,
@@ -111,7 +112,7 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
             )
             .hint(format!(
                 "The client id ends in `=`, which must be sent as %3D: client_id={}",
-                form::encode(&[("", &client_field.value)]).trim_start_matches('=')
+                form::encode_component(&client_field.value)
             )),
         ));
     }

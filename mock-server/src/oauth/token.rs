@@ -203,7 +203,7 @@ fn authenticate_client(
                 format!(
                     "Each `=` inside a value must be sent as %3D: {}={}. Encode every value; leave the `=` between name and value as it is.",
                     f.name,
-                    form::encode(&[("", if f.name == "client_id" { &f.value } else { "SECRET=" })]).trim_start_matches('=')
+                    form::encode_component(if f.name == "client_id" { &f.value } else { "SECRET=" })
                 ),
             ));
         }

@@ -110,8 +110,8 @@ async fn response_type_must_be_code() {
     let token = m
         .get(&format!(
             "/oauth/authorize?response_type=token&client_id={}&redirect_uri={}&state=abc",
-            mock_server::form::encode(&[("", WEB.client_id)]).trim_start_matches('='),
-            mock_server::form::encode(&[("", WEB.redirect)]).trim_start_matches('='),
+            mock_server::form::encode_component(WEB.client_id),
+            mock_server::form::encode_component(WEB.redirect),
         ))
         .await;
     assert_eq!(
@@ -132,7 +132,7 @@ async fn response_type_must_be_code() {
     let missing = m
         .get(&format!(
             "/oauth/authorize?client_id={}",
-            mock_server::form::encode(&[("", WEB.client_id)]).trim_start_matches('=')
+            mock_server::form::encode_component(WEB.client_id)
         ))
         .await;
     assert_eq!(

@@ -710,7 +710,7 @@ async fn the_request_log_masks_the_client_secret_in_a_wholly_encoded_or_json_tok
         "grant_type=authorization_code&code={code}&client_id={}&client_secret={}&redirect_uri={}",
         WEB.client_id, WEB.client_secret, WEB.redirect
     );
-    let whole = encode(&[("", &raw)]).trim_start_matches('=').to_owned();
+    let whole = mock_server::form::encode_component(&raw);
     let r = m.post_form("/oauth/token", whole).await;
     assert_rejected(&r, 401, "token-form-encoding");
     // JSON sent with the form content type.

@@ -34,9 +34,7 @@ struct Case {
 }
 
 fn enc(s: &str) -> String {
-    mock_server::form::encode(&[("", s)])
-        .trim_start_matches('=')
-        .to_owned()
+    mock_server::form::encode_component(s)
 }
 
 async fn run(case: Case) -> String {

@@ -355,7 +355,7 @@ async fn http_basic_is_accepted_raw_and_form_encoded() {
 
     // RFC 6749 §2.3.1: each part form-encoded first (`=` as %3D).
     let code = m.code(WEB).await;
-    let enc = |s: &str| encode(&[("", s)]).trim_start_matches('=').to_owned();
+    let enc = |s: &str| mock_server::form::encode_component(s);
     let encoded = m
         .send(
             m.http
