@@ -189,6 +189,9 @@ impl ScopeSet {
     pub fn with(self, scope: Scope) -> ScopeSet {
         ScopeSet(self.0 | scope.bit())
     }
+    pub fn union(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 | other.0)
+    }
     pub fn contains(self, scope: Scope) -> bool {
         self.0 & scope.bit() != 0
     }

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::clock::Instant;
-use crate::domain::{new_id, new_token, RedirectUri, Scope, ScopeSet};
+use crate::domain::{new_id, new_token, RedirectUri, ScopeSet};
 use crate::error::{ErrorCode, Rejection};
 use crate::fixtures::Fixtures;
 use crate::model::{App, AppRegistration, Company, Document, User};
@@ -182,6 +182,15 @@ pub struct AuthRequest {
     pub company_id: Option<String>,
 }
 
+/// Which company a grant is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompanyChoice {
+    /// This company (`None`: an individual account).
+    Resolved(Option<String>),
+    /// The user is in several companies and the request named none: the consent page asks.
+    UserChooses,
+}
+
 /// A scripted answer to the next authorization requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentScript {
@@ -331,16 +340,16 @@ impl Store {
 
     // ----- authorization ---------------------------------------------------------------
 
-    /// Checks that `company_id` (if any) is one of the user's companies and picks the
-    /// grant's company. `Ok(None)` for an individual account. `Err` when the user must
-    /// choose (several companies, none given) is signalled by `Ok(Err(()))`.
+    /// Picks the grant's company: `company_id` when it is one of the user's companies (else
+    /// a rejection), the only company, none for an individual account, or — several
+    /// companies and none named — the user must choose.
     pub fn resolve_company(
         &self,
         user: &User,
         company_id: Option<&str>,
-    ) -> Result<Result<Option<String>, ()>, Rejection> {
+    ) -> Result<CompanyChoice, Rejection> {
         match company_id {
-            Some(c) if user.companies.iter().any(|u| u == c) => Ok(Ok(Some(c.to_owned()))),
+            Some(c) if user.companies.iter().any(|u| u == c) => Ok(CompanyChoice::Resolved(Some(c.to_owned()))),
             Some(c) => Err(Rejection::new(
                 ErrorCode::InvalidRequest,
                 rules::COMPANY_MEMBER,
@@ -352,9 +361,9 @@ impl Store {
                 if user.companies.is_empty() { "none: an individual account".to_owned() } else { user.companies.join(", ") }
             ))),
             None => match user.companies.as_slice() {
-                [] => Ok(Ok(None)),
-                [only] => Ok(Ok(Some(only.clone()))),
-                _ => Ok(Err(())),
+                [] => Ok(CompanyChoice::Resolved(None)),
+                [only] => Ok(CompanyChoice::Resolved(Some(only.clone()))),
+                _ => Ok(CompanyChoice::UserChooses),
             },
         }
     }
@@ -423,7 +432,7 @@ impl Store {
         };
         let mut grant_id = 0;
         if let Some(grant) = self.grants.get_mut(&*key) {
-            grant.scopes = ScopeSet::from_bits(grant.scopes.bits() | req.scopes.bits());
+            grant.scopes = grant.scopes.union(req.scopes);
             grant_id = grant.id;
         }
         let code = new_token(32);
@@ -882,14 +891,5 @@ fn retired_refresh(why: Retired, ago: u64) -> Rejection {
                 "this refresh token was retired {ago} s ago: a grant holds at most {MAX_FAMILIES_PER_GRANT} live refresh tokens and newer authorizations replaced it"
             ),
         ),
-    }
-}
-
-impl ScopeSet {
-    pub(crate) fn from_bits(bits: u8) -> ScopeSet {
-        Scope::ALL
-            .into_iter()
-            .filter(|s| bits & s.bit() != 0)
-            .fold(ScopeSet::EMPTY, ScopeSet::with)
     }
 }

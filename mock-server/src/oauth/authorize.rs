@@ -16,7 +16,7 @@ use crate::form::{self, Form};
 use crate::pages;
 use crate::rules;
 use crate::state::AppState;
-use crate::store::{AuthRequest, ConsentScript};
+use crate::store::{AuthRequest, CompanyChoice, ConsentScript};
 
 /// A failed authorization request: shown as a page, or sent back to the client.
 enum Failure {
@@ -343,12 +343,12 @@ fn scripted(state: &AppState, req: AuthRequest, script: &ConsentScript) -> Respo
     }
     let wanted = req.company_id.as_deref().or(script.company_id.as_deref());
     match store.resolve_company(&user, wanted) {
-        Ok(Ok(company)) => {
+        Ok(CompanyChoice::Resolved(company)) => {
             drop(store);
             finish(state, &req, &user.id, company, true)
         }
         // Several companies and none named: the user chooses, on the consent page.
-        Ok(Err(())) => {
+        Ok(CompanyChoice::UserChooses) => {
             let id = store.begin_pending(req, state.clock().now());
             drop(store);
             let target = format!(
@@ -439,7 +439,7 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
         .map(|c| minijinja::context! { id => c.id, name => c.name })
         .collect();
     let company_name = match &resolved {
-        Ok(Ok(Some(c))) => store.company(c).map(|c| c.name.clone()),
+        Ok(CompanyChoice::Resolved(Some(c))) => store.company(c).map(|c| c.name.clone()),
         _ => None,
     };
     drop(store);
@@ -455,8 +455,8 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
                 &r,
             );
         }
-        Ok(Err(())) => companies,
-        Ok(Ok(_)) => Vec::new(),
+        Ok(CompanyChoice::UserChooses) => companies,
+        Ok(CompanyChoice::Resolved(_)) => Vec::new(),
     };
     let scopes: Vec<_> = pending
         .request
@@ -519,11 +519,11 @@ pub async fn consent(State(state): State<AppState>, uri: Uri, body: Bytes) -> Re
         };
         let wanted = pending.request.company_id.clone().or(chosen);
         let company = match store.resolve_company(&user, wanted.as_deref()) {
-            Ok(Err(())) if grant => {
+            Ok(CompanyChoice::UserChooses) if grant => {
                 return bad_page(&state, "choose a company: this user belongs to several")
             }
-            Ok(Err(())) => Ok(None),
-            Ok(Ok(c)) => Ok(c),
+            Ok(CompanyChoice::UserChooses) => Ok(None),
+            Ok(CompanyChoice::Resolved(c)) => Ok(c),
             Err(r) => Err(r),
         };
         store.finish_pending(&pending.id);
