@@ -71,7 +71,7 @@ impl RunningMock {
         Ok(())
     }
 
-    /// Waits until the servers stop (after [`RunningMock::shutdown_signal`] fires).
+    /// Serves until `signal` completes, then shuts down gracefully.
     pub async fn serve_until(
         self,
         signal: impl std::future::Future<Output = ()>,

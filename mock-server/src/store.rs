@@ -800,10 +800,6 @@ impl Store {
             })
     }
 
-    pub fn document(&self, id: &str) -> Option<&Document> {
-        self.documents.iter().find(|d| d.id == id)
-    }
-
     pub fn create_document(
         &mut self,
         name: String,
