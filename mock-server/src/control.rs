@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::error::ControlError;
 use crate::model::AppRegistration;
 use crate::rules;
+use crate::script::{Action, Fault, Trigger};
 use crate::state::AppState;
 use crate::store::ConsentScript;
 
@@ -33,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/__mock/requests", get(requests).delete(clear_requests))
         .route("/__mock/reset", post(reset))
         .route("/__mock/rules", get(rules_catalog))
+        .route("/__mock/faults", post(add_fault))
+        .route("/__mock/triggers", post(add_trigger))
+        .route("/__mock/script", get(get_script))
         .layer(axum::middleware::from_fn(loopback_only))
 }
 
@@ -298,6 +302,44 @@ async fn clear_requests(State(state): State<AppState>) -> StatusCode {
 async fn reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
     Json(json!({ "status": "reset" }))
+}
+
+async fn add_fault(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    let fault: Fault = json_body(&headers, &body)?;
+    fault
+        .check()
+        .map_err(|m| ControlError::bad_request(rules::CONTROL_REQUEST, None, m))?;
+    state.script().arm(fault);
+    Ok((StatusCode::CREATED, Json(state.script().describe())).into_response())
+}
+
+async fn add_trigger(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ControlError> {
+    let trigger: Trigger = json_body(&headers, &body)?;
+    if trigger.count == 0 {
+        return Err(ControlError::bad_request(
+            rules::CONTROL_REQUEST,
+            Some("count"),
+            "count must be at least 1",
+        ));
+    }
+    if let Action::Fault(f) = &trigger.action {
+        f.check()
+            .map_err(|m| ControlError::bad_request(rules::CONTROL_REQUEST, Some("action"), m))?;
+    }
+    state.script().add_trigger(trigger);
+    Ok((StatusCode::CREATED, Json(state.script().describe())).into_response())
+}
+
+async fn get_script(State(state): State<AppState>) -> Json<Value> {
+    Json(state.script().describe())
 }
 
 async fn rules_catalog() -> Json<Value> {

@@ -16,7 +16,8 @@
 //!   each surface renders a rejection.
 //! - Parsing at the edge: [`form`] (strict form/query decoding), [`domain`] (scopes,
 //!   redirect URIs, credentials), [`fixtures`] and [`model`] (what the mock starts with).
-//! - [`pages`]: the HTML templates.
+//! - [`pages`]: the HTML templates; [`script`]: injected faults and triggers (scripted
+//!   events for tests and the conformance runner).
 
 pub mod api;
 pub mod clock;
@@ -30,6 +31,7 @@ pub mod oauth;
 pub mod pages;
 pub mod record;
 pub mod rules;
+pub mod script;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::Outcome;
+use crate::script::{Action, Event, Fault};
 use crate::state::AppState;
 use crate::Origin;
 
@@ -40,6 +41,11 @@ pub struct Exchange {
     pub location: Option<String>,
     pub rule: Option<&'static str>,
     pub hint: Option<String>,
+    /// The response was an injected fault, not the route's answer.
+    pub fault: bool,
+    /// What triggers this exchange fired (clock moves, revocations, faults armed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
 }
 
 /// The bounded log of exchanges.
@@ -124,13 +130,18 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let headers = masked_headers(&parts.headers);
     let is_form =
         crate::media_type(&parts.headers).as_deref() == Some("application/x-www-form-urlencoded");
-    let (mut response, form) = match bytes {
-        Ok(bytes) => {
+    let fault = state.script().take_fault(&path);
+    let (mut response, form) = match (bytes, &fault) {
+        (Ok(bytes), None) => {
             let form = is_form.then(|| masked_form(&bytes));
             let req = Request::from_parts(parts, Body::from(bytes));
             (next.run(req).await, form)
         }
-        Err(refused) => (refused, None),
+        (Ok(bytes), Some(fault)) => (
+            fault_response(fault, &path),
+            is_form.then(|| masked_form(&bytes)),
+        ),
+        (Err(refused), _) => (refused, None),
     };
     let id = crate::domain::new_token(16);
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -148,6 +159,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         "{method} {path} -> {status}{}",
         outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default()
     );
+    let actions = match event(&path, status, form.as_deref()) {
+        Some(event) => run_triggers(&state, event),
+        None => Vec::new(),
+    };
     let exchange = Exchange {
         id: 0,
         at: state.clock().now().rfc3339(),
@@ -165,9 +180,89 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             .map(mask_query_in_url),
         rule: outcome.as_ref().map(|o| o.rule),
         hint: outcome.map(|o| o.hint),
+        fault: fault.is_some(),
+        actions,
     };
     state.log().push(exchange);
     response
+}
+
+/// The event a finished exchange counts as, for triggers.
+fn event(path: &str, status: u16, form: Option<&[(String, String)]>) -> Option<Event> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    if path == "/api" || path.starts_with("/api/") {
+        return Some(Event::ApiSuccess);
+    }
+    if path != "/oauth/token" {
+        return None;
+    }
+    let grant_type = form?
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    match grant_type {
+        Some("authorization_code") => Some(Event::CodeRedeemed),
+        Some("refresh_token") => Some(Event::Refreshed),
+        _ => None,
+    }
+}
+
+/// Counts `event` and carries out what it fires, before the response leaves.
+fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
+    let actions = state.script().observe(event);
+    actions
+        .into_iter()
+        .map(|action| {
+            let done = action.describe();
+            match action {
+                Action::Advance(secs) => {
+                    if let Ok(now) = state.clock().advance(std::time::Duration::from_secs(secs)) {
+                        state.store().purge(now);
+                    }
+                }
+                Action::Revoke { user, client_id } => {
+                    let now = state.clock().now();
+                    let mut store = state.store();
+                    if let Some(id) = store.user_by_email(&user).map(|u| u.id.clone()) {
+                        store.revoke_grant(&id, &client_id, now);
+                    }
+                }
+                Action::Fault(f) => state.script().arm(f),
+            }
+            done
+        })
+        .collect()
+}
+
+/// An injected 429 or 5xx, in the shape of the surface it stands in for.
+fn fault_response(fault: &Fault, path: &str) -> Response {
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let description = format!(
+        "injected fault: {} (POST /__mock/faults)",
+        status.canonical_reason().unwrap_or("")
+    );
+    let body = if path.starts_with("/oauth") {
+        let error = if fault.status == 429 {
+            "slow_down"
+        } else {
+            "temporarily_unavailable"
+        };
+        serde_json::json!({ "error": error, "error_description": description })
+    } else {
+        serde_json::json!({ "message": description, "moreInfoUrl": "", "status": fault.status, "code": 0 })
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(secs) = fault.retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if fault.status == 429 {
+        resp.headers_mut()
+            .insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+    }
+    resp
 }
 
 fn too_large() -> Response {

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::clock::{Clock, ClockMode};
 use crate::fixtures::Fixtures;
 use crate::record::RequestLog;
+use crate::script::Script;
 use crate::store::{ConsentScript, Store};
 
 /// How the mock is set up.
@@ -53,6 +54,7 @@ struct Inner {
     clock: Clock,
     store: Mutex<Store>,
     log: Mutex<RequestLog>,
+    script: Mutex<Script>,
     templates: minijinja::Environment<'static>,
 }
 
@@ -67,6 +69,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 log: Mutex::new(RequestLog::new(config.max_logged_requests)),
+                script: Mutex::new(Script::default()),
                 store: Mutex::new(store),
                 clock,
                 templates: crate::pages::environment(),
@@ -98,16 +101,26 @@ impl AppState {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Injected faults and triggers.
+    pub fn script(&self) -> MutexGuard<'_, Script> {
+        self.inner
+            .script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn templates(&self) -> &minijinja::Environment<'static> {
         &self.inner.templates
     }
 
-    /// Back to the fixtures: store, clock offset, request log, scripted consent.
+    /// Back to the fixtures: store, clock offset, request log, scripted consent, faults and
+    /// triggers.
     pub fn reset(&self) {
         let consent = default_consent(&self.inner.config).ok().flatten();
         self.inner.clock.reset();
         *self.store() = Store::new(&self.inner.config.fixtures, consent, self.inner.clock.now());
         self.log().clear();
+        *self.script() = Script::default();
     }
 }
 

@@ -12,5 +12,6 @@ mod pages;
 mod properties;
 mod robustness;
 mod rule_coverage;
+mod scripted;
 mod snapshots;
 mod token;
