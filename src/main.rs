@@ -1,6 +1,6 @@
-//! `onshape-mock`: the command line. Parses arguments and hands over to the library.
-//! Subcommands: `serve` (the mock). The conformance runner's `check`, `scenarios` and
-//! `rules` come with the `conformance` crate.
+//! `onshape-mock`: the command line. Parses arguments and hands over to the libraries:
+//! `serve` (the mock, `mock-server`), `check`, `scenarios` and `rules` (the conformance
+//! runner, `conformance`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +25,47 @@ struct Cli {
 enum Command {
     /// Start the mock (built-in fixtures unless --fixtures is given). Ctrl-C stops it.
     Serve(Serve),
+    /// Run a client through the scenarios and judge it against the documented rules.
+    /// Exit 0: every MUST rule held; 1: one failed; 2: the run could not happen.
+    Check(Check),
+    /// List the scenarios.
+    Scenarios {
+        /// Also load the scenario files of this directory.
+        #[arg(long)]
+        scenarios_dir: Option<PathBuf>,
+    },
+    /// List the client rules (MUST/SHOULD, with the documentation sentence) and the mock's
+    /// request rules.
+    Rules,
+}
+
+#[derive(clap::Args)]
+struct Check {
+    /// The client command, run with `sh -c` for each scenario (see README: the client contract).
+    #[arg(long)]
+    command: String,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "ID")]
+    scenarios: Vec<String>,
+    /// Also load the scenario files of this directory (same ids replace built-in ones).
+    #[arg(long)]
+    scenarios_dir: Option<PathBuf>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Seconds each scenario may take.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Expected failures, `scenario-id rule-id` per line: they do not fail the run; one that
+    /// now passes is stale and does.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -74,15 +115,116 @@ enum LogFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Check(args) => check(args),
+        Command::Scenarios { scenarios_dir } => list_scenarios(scenarios_dir.as_deref()),
+        Command::Rules => {
+            print!("{}", rules_text());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("onshape-mock: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn check(args: Check) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let all = conformance::scenario::load(args.scenarios_dir.as_deref())?;
+    let selected: Vec<_> = if args.scenarios.is_empty() {
+        all
+    } else {
+        for id in &args.scenarios {
+            if !all.iter().any(|s| &s.id == id) {
+                let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+                anyhow::bail!("unknown scenario `{id}`; known: {}", ids.join(", "));
+            }
+        }
+        all.into_iter()
+            .filter(|s| args.scenarios.contains(&s.id))
+            .collect()
+    };
+    let baseline = match &args.baseline {
+        None => conformance::report::Baseline::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            conformance::report::Baseline::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+    };
+    anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
+    anyhow::ensure!(args.timeout >= 1, "--timeout must be at least 1 second");
+    let options = conformance::driver::RunOptions {
+        command: args.command,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(conformance::check(
+        selected,
+        options,
+        args.jobs,
+        &baseline,
+        |r| {
+            println!("{}", r.line());
+            let _ = std::io::stdout().flush();
+        },
+    ))?;
+    print!("{}", report.failures_text());
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report.to_junit())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn list_scenarios(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    for s in conformance::scenario::load(dir)? {
+        println!("{:<22} {}", s.id, s.title);
+        if !s.description.is_empty() {
+            println!("{:<22} {}", "", s.description);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_text() -> String {
+    use std::fmt::Write;
+    let mut out = String::from("Client rules (judged by `check`):\n");
+    for r in conformance::rules::ALL {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<6} {}",
+            r.id,
+            format!("{:?}", r.level).to_uppercase(),
+            r.doc
+        );
+    }
+    out.push_str("\nRequest rules (enforced by the mock; each rejection names one):\n");
+    for r in mock_server::rules::ALL {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<6} {}",
+            r.id,
+            format!("{:?}", r.level).to_uppercase(),
+            r.doc
+        );
+    }
+    out
 }
 
 fn serve(args: Serve) -> anyhow::Result<()> {

@@ -78,6 +78,9 @@ pub struct Clock {
     start_ms: u64,
     /// Milliseconds added by [`Clock::advance`].
     offset_ms: AtomicU64,
+    /// When the clock was made, on the monotonic real clock: for measuring how much real
+    /// time passed between requests (a client honouring `Retry-After`), never for expiry.
+    started: std::time::Instant,
 }
 
 impl Clock {
@@ -86,6 +89,7 @@ impl Clock {
             mode,
             start_ms: system_ms(),
             offset_ms: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -95,6 +99,7 @@ impl Clock {
             mode: ClockMode::Frozen,
             start_ms: start.0,
             offset_ms: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -123,6 +128,11 @@ impl Clock {
         Ok(self.now())
     }
 
+    /// Real milliseconds since the clock was made (monotonic; unaffected by `advance`).
+    pub fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     pub fn offset(&self) -> Duration {
         Duration::from_millis(self.offset_ms.load(Ordering::Relaxed))
     }
@@ -133,7 +143,7 @@ impl Clock {
     }
 }
 
-/// The only read of the system clock in the crate.
+/// The only read of the system (wall) clock in the crate.
 fn system_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -28,7 +28,10 @@ const TOKEN_FIELDS: &[&str] = &["code", "refresh_token", "access_token", "token"
 #[derive(Debug, Clone, Serialize)]
 pub struct Exchange {
     pub id: u64,
+    /// The mock clock's time of the exchange.
     pub at: String,
+    /// Real milliseconds since the mock started (monotonic), to measure real waits.
+    pub elapsed_ms: u64,
     pub origin: &'static str,
     pub method: String,
     pub path: String,
@@ -166,6 +169,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let exchange = Exchange {
         id: 0,
         at: state.clock().now().rfc3339(),
+        elapsed_ms: state.clock().uptime_ms(),
         origin: origin.as_str(),
         method,
         path,

@@ -212,6 +212,7 @@ pub struct Tokens {
 pub struct GrantView {
     pub client_id: String,
     pub app_name: String,
+    pub company_id: Option<String>,
     pub company: Option<String>,
     pub scopes: ScopeSet,
     pub granted_at: Instant,
@@ -742,6 +743,7 @@ impl Store {
                     .get(&k.client_id)
                     .map(|a| a.name.clone())
                     .unwrap_or_default(),
+                company_id: k.company_id.clone(),
                 company: k
                     .company_id
                     .as_ref()

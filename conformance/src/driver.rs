@@ -1,0 +1,495 @@
+//! Runs one scenario: a fresh mock in-process (OAuth and API origins on separate ephemeral
+//! ports), the scenario's app registered, faults and triggers armed; the client command run
+//! with `sh -c` and the contract's environment; the browser played in the background; the
+//! redirect delivered to the client's listener (or the code to its stdin); then the traffic
+//! collected for judging.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mock_server::model::AppRegistration;
+use mock_server::record::{fingerprint, Exchange};
+use mock_server::{Binds, ClockMode, Config};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, Command};
+
+use crate::browser::{Browser, Landing};
+use crate::scenario::{RedirectKind, Scenario};
+
+/// Most of the client's output kept for the report.
+const OUTPUT_LIMIT: usize = 16 * 1024;
+/// How long the runner keeps retrying to reach the client's redirect listener.
+const CALLBACK_RETRY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The client command, run with `sh -c`.
+    pub command: String,
+    /// Per scenario.
+    pub timeout: Duration,
+}
+
+/// How the client's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEnd {
+    Exited(Option<i32>),
+    TimedOut,
+    /// The runner ended the scenario: the browser was stuck on a page the client can never
+    /// leave, or the client opened a URL that is not the mock's.
+    EndedEarly(String),
+}
+
+/// A URL the client opened and where the browser landed.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub url: String,
+    pub landing: Landing,
+}
+
+/// A callback (or OOB code) the runner handed to the client.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The callback URL, or `stdin` for OOB.
+    pub to: String,
+    /// The state was replaced by one the client never issued.
+    pub forged: bool,
+    /// The code's fingerprint, as the mock's log shows it.
+    pub code: Option<String>,
+    /// The mock clock moved this many seconds before delivery.
+    pub advanced: u64,
+    /// Whether the client received it (its listener answered, or stdin took the line).
+    pub received: bool,
+}
+
+/// Everything a scenario run produced.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub scenario: Scenario,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub oauth_url: String,
+    pub api_url: String,
+    pub exchanges: Vec<Exchange>,
+    pub opened: Vec<Opened>,
+    pub delivered: Vec<Delivered>,
+    pub end: ClientEnd,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+    /// The companies of the user's grants to the app when the run ended.
+    pub grant_companies: Vec<Option<String>>,
+}
+
+impl RunRecord {
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.end {
+            ClientEnd::Exited(code) => code,
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the mock could not start: {0}")]
+    Mock(String),
+    #[error("cannot prepare the scenario: {0}")]
+    Setup(String),
+    #[error("the client command could not start: {0}")]
+    ClientStart(String),
+}
+
+/// Runs `scenario` against the client.
+pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, RunError> {
+    let started = Instant::now();
+    let config = Config {
+        clock: ClockMode::Frozen,
+        ..Config::default()
+    };
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let mock = mock_server::spawn(
+        config,
+        Binds {
+            oauth: loopback,
+            api: Some(loopback),
+        },
+    )
+    .await
+    .map_err(|e| RunError::Mock(e.to_string()))?;
+    let state = mock.state.clone();
+    let redirect_uri = match scenario.redirect {
+        RedirectKind::Localhost => format!("http://localhost:{}/callback", free_port()?),
+        RedirectKind::Oob => mock_server::domain::OOB.to_owned(),
+    };
+    let app = state
+        .store()
+        .register_app(AppRegistration {
+            name: format!("Conformance client ({})", scenario.id),
+            summary: scenario.title.clone(),
+            primary_format: "com.example.onshape-mock.conformance".to_owned(),
+            redirect_urls: vec![redirect_uri.clone()],
+            scopes: scenario.registered_scopes.clone(),
+            client_id: None,
+            client_secret: None,
+        })
+        .map_err(|e| {
+            RunError::Setup(format!(
+                "scenario {}: {} ({})",
+                scenario.id, e.message, e.rule
+            ))
+        })?;
+    for fault in &scenario.faults {
+        state.script().arm(fault.clone());
+    }
+    for trigger in scenario.mock_triggers(&app.client_id) {
+        state.script().add_trigger(trigger);
+    }
+
+    let dir = TempDir::new(&scenario.id).map_err(|e| RunError::Setup(e.to_string()))?;
+    let opened_file = dir.path.join("opened");
+    let browser_path = dir.path.join("browser");
+    write_browser(&browser_path, &opened_file).map_err(|e| RunError::Setup(e.to_string()))?;
+
+    let oauth_url = mock.oauth_url();
+    let api_url = mock.api_url();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&opts.command)
+        .env("ONSHAPE_OAUTH_URL", &oauth_url)
+        .env("ONSHAPE_API_URL", &api_url)
+        .env("ONSHAPE_CLIENT_ID", &app.client_id)
+        .env("ONSHAPE_CLIENT_SECRET", &app.client_secret)
+        .env("ONSHAPE_REDIRECT_URI", &redirect_uri)
+        .env("ONSHAPE_API_CALLS", scenario.api_calls.join(";"))
+        .env("BROWSER", &browser_path)
+        .env_remove("ONSHAPE_SCOPE")
+        .env_remove("ONSHAPE_COMPANY_ID")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(scope) = &scenario.scope {
+        cmd.env("ONSHAPE_SCOPE", scope);
+    }
+    if let Some(company) = &scenario.company_id {
+        cmd.env("ONSHAPE_COMPANY_ID", company);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| RunError::ClientStart(format!("sh -c {:?}: {e}", opts.command)))?;
+    let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
+    let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
+    let mut stdin = child.stdin.take();
+
+    let browser = Browser::new(vec![oauth_url.clone(), api_url.clone()]);
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    let mut session = Session {
+        scenario,
+        browser: &browser,
+        state: &state,
+        opened: vec![],
+        delivered: vec![],
+    };
+    let mut seen = 0usize;
+    let end = loop {
+        tokio::select! {
+            status = child.wait() => break ClientEnd::Exited(status.ok().and_then(|s| s.code())),
+            () = tokio::time::sleep_until(deadline) => {
+                kill(&mut child).await;
+                break ClientEnd::TimedOut;
+            }
+            () = tokio::time::sleep(Duration::from_millis(5)) => {
+                let urls = new_lines(&opened_file, &mut seen);
+                let mut ended = None;
+                for url in urls {
+                    if let Some(reason) = session.open(&url, &mut stdin, deadline).await {
+                        ended = Some(reason);
+                        break;
+                    }
+                }
+                if let Some(reason) = ended {
+                    kill(&mut child).await;
+                    break ClientEnd::EndedEarly(reason);
+                }
+            }
+        }
+    };
+    drop(stdin);
+    let stdout = collect(stdout).await;
+    let stderr = collect(stderr).await;
+    let exchanges: Vec<Exchange> = state.log().entries().cloned().collect();
+    let grant_companies = {
+        let store = state.store();
+        let user = store
+            .user_by_email(&scenario.user)
+            .map(|u| u.id.clone())
+            .unwrap_or_default();
+        store
+            .grants_of(&user)
+            .into_iter()
+            .filter(|g| g.client_id == app.client_id)
+            .map(|g| g.company_id)
+            .collect()
+    };
+    let Session {
+        opened, delivered, ..
+    } = session;
+    let _ = mock.shutdown().await;
+    if end == ClientEnd::Exited(Some(127)) && opened.is_empty() && exchanges.is_empty() {
+        return Err(RunError::ClientStart(format!(
+            "sh -c {:?} exited 127: {}",
+            opts.command,
+            stderr.trim()
+        )));
+    }
+    Ok(RunRecord {
+        scenario: scenario.clone(),
+        client_id: app.client_id,
+        redirect_uri,
+        oauth_url,
+        api_url,
+        exchanges,
+        opened,
+        delivered,
+        end,
+        stdout,
+        stderr,
+        duration: started.elapsed(),
+        grant_companies,
+    })
+}
+
+/// The browser side of one run.
+struct Session<'a> {
+    scenario: &'a Scenario,
+    browser: &'a Browser,
+    state: &'a mock_server::AppState,
+    opened: Vec<Opened>,
+    delivered: Vec<Delivered>,
+}
+
+impl Session<'_> {
+    /// Plays the browser for one opened URL. `Some(reason)` ends the scenario.
+    async fn open(
+        &mut self,
+        url: &str,
+        stdin: &mut Option<ChildStdin>,
+        deadline: tokio::time::Instant,
+    ) -> Option<String> {
+        let landing = self.browser.visit(url, self.scenario).await;
+        self.opened.push(Opened {
+            url: url.to_owned(),
+            landing: landing.clone(),
+        });
+        let first = self.delivered.is_empty();
+        let advanced = if first {
+            self.scenario.browser.advance_before_callback
+        } else {
+            0
+        };
+        if advanced > 0 {
+            if let Ok(now) = self.state.clock().advance(Duration::from_secs(advanced)) {
+                self.state.store().purge(now);
+            }
+        }
+        let forge = first && self.scenario.browser.forge_state;
+        match landing {
+            Landing::Callback(location) => {
+                let location = if forge {
+                    forge_state(&location)
+                } else {
+                    location
+                };
+                let code = query_param(&location, "code").map(|c| fingerprint(&c));
+                let received = deliver(&location, deadline).await;
+                self.delivered.push(Delivered {
+                    to: location,
+                    forged: forge,
+                    code,
+                    advanced,
+                    received,
+                });
+                None
+            }
+            Landing::OobCode(code) => {
+                let received = match stdin.as_mut() {
+                    Some(s) => {
+                        s.write_all(format!("{code}\n").as_bytes()).await.is_ok()
+                            && s.flush().await.is_ok()
+                    }
+                    None => false,
+                };
+                let code = Some(fingerprint(&code));
+                self.delivered.push(Delivered {
+                    to: "stdin".to_owned(),
+                    forged: false,
+                    code,
+                    advanced,
+                    received,
+                });
+                None
+            }
+            Landing::OobError(_) => {
+                // The user sees the error and gives the application nothing: end of input.
+                *stdin = None;
+                self.delivered.push(Delivered {
+                    to: "stdin (closed)".to_owned(),
+                    forged: false,
+                    code: None,
+                    advanced,
+                    received: true,
+                });
+                None
+            }
+            Landing::Stuck {
+                status,
+                rule,
+                message,
+            } => {
+                Some(format!(
+                "the browser is stuck on a {status} page the client can never leave: {message}{}",
+                if rule.is_empty() { String::new() } else { format!(" (rule {rule})") }
+            ))
+            }
+            Landing::Foreign(u) => Some(format!(
+                "the client opened {u}, which is not the mock's authorization endpoint"
+            )),
+        }
+    }
+}
+
+/// GETs the callback on the client's listener, retrying while it is not up yet.
+async fn deliver(location: &str, deadline: tokio::time::Instant) -> bool {
+    let target = location.replacen("://localhost:", "://127.0.0.1:", 1);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
+    let give_up = (tokio::time::Instant::now() + CALLBACK_RETRY).min(deadline);
+    loop {
+        match http.get(&target).send().await {
+            Ok(_) => return true,
+            Err(e) if e.is_connect() && tokio::time::Instant::now() < give_up => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+fn forge_state(location: &str) -> String {
+    let Ok(mut url) = url::Url::parse(location) else {
+        return location.to_owned();
+    };
+    let forged = format!("forged-{}", mock_server::domain::new_token(12));
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "state")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain(std::iter::once(("state".to_owned(), forged)))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(location).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn free_port() -> Result<u16, RunError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| RunError::Setup(format!("no free port: {e}")))
+}
+
+/// The `BROWSER` executable: appends its argument to `opened` and returns at once.
+fn write_browser(path: &Path, opened: &Path) -> std::io::Result<()> {
+    let quoted = opened.display().to_string().replace('\'', "'\\''");
+    std::fs::write(
+        path,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{quoted}'\n"),
+    )?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// Lines appended to `file` since the last call.
+fn new_lines(file: &Path, seen: &mut usize) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let complete = text.rfind('\n').map(|i| &text[..=i]).unwrap_or("");
+    let lines: Vec<String> = complete.lines().skip(*seen).map(str::to_owned).collect();
+    *seen += lines.len();
+    lines.into_iter().filter(|l| !l.trim().is_empty()).collect()
+}
+
+async fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    if let Some(pid) = child.id() {
+        // The whole process group: `sh`, the client, anything it started.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pid}")])
+            .status()
+            .await;
+    }
+    let _ = child.kill().await;
+}
+
+async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = r.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        if buf.len() < OUTPUT_LIMIT {
+            buf.extend_from_slice(&chunk[..n.min(OUTPUT_LIMIT - buf.len())]);
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+async fn collect(task: Option<tokio::task::JoinHandle<String>>) -> String {
+    match task {
+        Some(t) => tokio::time::timeout(Duration::from_secs(2), t)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+/// A scratch directory removed on drop.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(label: &str) -> std::io::Result<TempDir> {
+        let path = std::env::temp_dir().join(format!(
+            "onshape-mock-{label}-{}-{}",
+            std::process::id(),
+            mock_server::domain::new_token(8)
+        ));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

@@ -1,0 +1,266 @@
+//! The scenario model: one TOML file per scenario in `scenarios/` (embedded at build time)
+//! or in a directory given with `--scenarios-dir`. See `scenarios/README.md` for the format.
+
+use std::path::Path;
+
+use mock_server::script::{Action, Event, Fault, Trigger};
+use serde::Deserialize;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
+
+/// Where the authorization response goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectKind {
+    /// `http://localhost:PORT/callback`: the client listens; the runner delivers the redirect.
+    #[default]
+    Localhost,
+    /// `urn:ietf:wg:oauth:2.0:oob`: the runner writes the code to the client's stdin.
+    Oob,
+}
+
+/// What the user does on the consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    #[default]
+    Grant,
+    Deny,
+}
+
+/// How a correct client ends this scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    /// Exit 0: every API call succeeded.
+    #[default]
+    Success,
+    /// Exit non-zero, with a message.
+    Failure,
+    /// Either: succeed (e.g. after authorizing again) or fail with a message.
+    Either,
+}
+
+/// What the browser does between the consent page and the callback.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserScript {
+    /// Seconds the mock clock moves before the first callback is delivered.
+    #[serde(default)]
+    pub advance_before_callback: u64,
+    /// The first callback carries a state the client never issued.
+    #[serde(default)]
+    pub forge_state: bool,
+}
+
+/// A mock trigger: after the `count`th `after` event, one action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    pub after: Event,
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Move the mock clock this many seconds.
+    #[serde(default)]
+    pub advance: Option<u64>,
+    /// Revoke the scenario user's grant to the scenario app.
+    #[serde(default)]
+    pub revoke: bool,
+    /// Arm this fault.
+    #[serde(default)]
+    pub fault: Option<Fault>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Defaults to the file name without `.toml`.
+    #[serde(default)]
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub redirect: RedirectKind,
+    /// The scopes the scenario's app is registered with.
+    #[serde(default = "default_scopes")]
+    pub registered_scopes: Vec<String>,
+    /// `ONSHAPE_SCOPE` (unset when absent).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// `ONSHAPE_COMPANY_ID` (unset when absent).
+    #[serde(default)]
+    pub company_id: Option<String>,
+    /// `ONSHAPE_API_CALLS`, one `METHOD PATH` each.
+    #[serde(default = "default_calls")]
+    pub api_calls: Vec<String>,
+    /// The fixture user who signs in.
+    #[serde(default = "default_user")]
+    pub user: String,
+    #[serde(default)]
+    pub decision: Decision,
+    /// The company the user picks when the consent page asks (default: the first listed).
+    #[serde(default)]
+    pub choose_company: Option<String>,
+    /// The company the grant must end up in (judged by `company-selected`).
+    #[serde(default)]
+    pub expect_company: Option<String>,
+    #[serde(default)]
+    pub expect: Expect,
+    #[serde(default)]
+    pub browser: BrowserScript,
+    #[serde(default)]
+    pub triggers: Vec<TriggerSpec>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+fn default_scopes() -> Vec<String> {
+    ["OAuth2ReadPII", "OAuth2Read", "OAuth2Write", "OAuth2Delete"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_calls() -> Vec<String> {
+    vec![
+        "GET /api/users/sessioninfo".to_owned(),
+        "GET /api/documents".to_owned(),
+    ]
+}
+
+fn default_user() -> String {
+    "alice@example.com".to_owned()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("scenario {file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("cannot read scenarios from {dir}: {source}")]
+    Io { dir: String, source: std::io::Error },
+}
+
+impl Scenario {
+    /// Parses one scenario file; `stem` names it when it has no `id`.
+    pub fn parse(stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let invalid = |message: String| ScenarioError::Invalid {
+            file: stem.to_owned(),
+            message,
+        };
+        let mut s: Scenario = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if s.id.is_empty() {
+            s.id = stem.to_owned();
+        }
+        if !s
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(invalid(format!("id `{}` must be kebab-case", s.id)));
+        }
+        for call in &s.api_calls {
+            let ok = call.split_once(' ').is_some_and(|(m, p)| {
+                ["GET", "POST", "DELETE"].contains(&m) && p.starts_with("/api")
+            });
+            if !ok {
+                return Err(invalid(format!(
+                    "api call `{call}` is not `GET|POST|DELETE /api/…`"
+                )));
+            }
+        }
+        for t in &s.triggers {
+            let actions = usize::from(t.advance.is_some())
+                + usize::from(t.revoke)
+                + usize::from(t.fault.is_some());
+            if actions != 1 || t.count == 0 {
+                return Err(invalid(
+                    "each trigger needs count >= 1 and exactly one of advance, revoke, fault"
+                        .into(),
+                ));
+            }
+        }
+        for f in s
+            .faults
+            .iter()
+            .chain(s.triggers.iter().filter_map(|t| t.fault.as_ref()))
+        {
+            f.check().map_err(invalid)?;
+        }
+        Ok(s)
+    }
+
+    /// The mock triggers of this scenario, for the app `client_id`.
+    pub fn mock_triggers(&self, client_id: &str) -> Vec<Trigger> {
+        self.triggers
+            .iter()
+            .map(|t| {
+                let action = if let Some(secs) = t.advance {
+                    Action::Advance(secs)
+                } else if let Some(f) = &t.fault {
+                    Action::Fault(f.clone())
+                } else {
+                    Action::Revoke {
+                        user: self.user.clone(),
+                        client_id: client_id.to_owned(),
+                    }
+                };
+                Trigger::new(t.after, t.count, action)
+            })
+            .collect()
+    }
+
+    /// Whether the scenario moves the clock past an access token's life after an API call.
+    pub fn expires_tokens(&self) -> bool {
+        self.triggers
+            .iter()
+            .any(|t| t.after == Event::ApiSuccess && t.advance.unwrap_or(0) >= 3600)
+    }
+
+    pub fn revokes(&self) -> bool {
+        self.triggers.iter().any(|t| t.revoke)
+    }
+}
+
+/// The built-in scenarios, sorted by id.
+pub fn builtin() -> Result<Vec<Scenario>, ScenarioError> {
+    let mut all = BUILTIN
+        .iter()
+        .map(|(stem, text)| Scenario::parse(stem, text))
+        .collect::<Result<Vec<_>, _>>()?;
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all)
+}
+
+/// The built-in scenarios plus (replacing same ids) every `*.toml` in `dir`.
+pub fn load(dir: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
+    let mut all = builtin()?;
+    let Some(dir) = dir else { return Ok(all) };
+    let io = |source| ScenarioError::Io {
+        dir: dir.display().to_string(),
+        source,
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
+        let s = Scenario::parse(stem, &text)?;
+        all.retain(|o| o.id != s.id);
+        all.push(s);
+    }
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all)
+}
