@@ -251,7 +251,10 @@ class CallbackListener:
             self.server = Server(("127.0.0.1", port), Handler)
         except OSError as e:
             raise Failure(f"cannot listen on 127.0.0.1:{port} for the redirect URI: {e}") from e
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the serve loop to notice.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     def drain(self):

@@ -51,7 +51,7 @@ struct Check {
     #[arg(long)]
     scenarios_dir: Option<PathBuf>,
     /// Scenarios run at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 8)]
     jobs: usize,
     /// Seconds each scenario may take.
     #[arg(long, default_value_t = 30)]
@@ -119,7 +119,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Scenarios { scenarios_dir } => list_scenarios(scenarios_dir.as_deref()),
         Command::Rules => {
-            print!("{}", rules_text());
+            use std::io::Write;
+            let _ = write!(std::io::stdout(), "{}", rules_text());
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -172,11 +173,13 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
         args.jobs,
         &baseline,
         |r| {
-            println!("{}", r.line());
-            let _ = std::io::stdout().flush();
+            // Writes ignore a closed stdout (`| head`): the reports and exit code still count.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", r.line());
+            let _ = out.flush();
         },
     ))?;
-    print!("{}", report.failures_text());
+    let _ = write!(std::io::stdout(), "{}", report.failures_text());
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -193,10 +196,12 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
 }
 
 fn list_scenarios(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     for s in conformance::scenario::load(dir)? {
-        println!("{:<22} {}", s.id, s.title);
+        let _ = writeln!(out, "{:<22} {}", s.id, s.title);
         if !s.description.is_empty() {
-            println!("{:<22} {}", "", s.description);
+            let _ = writeln!(out, "{:<22} {}", "", s.description);
         }
     }
     Ok(ExitCode::SUCCESS)

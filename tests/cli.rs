@@ -280,3 +280,194 @@ fn the_readme_documents_every_rule_and_the_ci_runs_its_test_command() {
         "README and .ci/run share the test command"
     );
 }
+
+fn run_check(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn reference(pitfall: Option<&str>) -> String {
+    let client = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/reference_client.py");
+    match pitfall {
+        Some(p) => format!("python3 {client} --pitfall {p}"),
+        None => format!("python3 {client}"),
+    }
+}
+
+fn refs(a: &[String]) -> Vec<&str> {
+    a.iter().map(String::as_str).collect()
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("onshape-mock-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    dir
+}
+
+#[test]
+fn check_writes_json_and_junit_and_exits_0_for_a_correct_client() {
+    let dir = scratch("reports");
+    let (json, junit) = (dir.join("r.json"), dir.join("r.xml"));
+    let (code, stdout, stderr) = run_check(&[
+        "--command",
+        &reference(None),
+        "--scenario",
+        "happy-localhost",
+        "--scenario",
+        "happy-oob",
+        "--json",
+        json.to_str().expect("path"),
+        "--junit",
+        junit.to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("PASS  happy-localhost") && stdout.contains("PASS  happy-oob"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("valid JSON");
+    assert_eq!(report["summary"]["passed"], 2);
+    let findings = report["scenarios"][0]["findings"]
+        .as_array()
+        .expect("findings");
+    assert!(findings
+        .iter()
+        .all(|f| f["rule"].is_string() && f["outcome"].is_string() && f["evidence"].is_array()));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains("<testcase name=\"happy-localhost\"") && xml.contains("tests=\"2\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn check_exits_1_on_a_broken_client_and_honours_the_baseline() {
+    let dir = scratch("baseline");
+    let args = |baseline: Option<&std::path::Path>| {
+        let mut a = vec![
+            "--command".to_owned(),
+            reference(Some("json-body")),
+            "--scenario".into(),
+            "happy-localhost".into(),
+        ];
+        if let Some(b) = baseline {
+            a.push("--baseline".into());
+            a.push(b.to_str().expect("path").to_owned());
+        }
+        a
+    };
+
+    let (code, stdout, _) = run_check(&refs(&args(None)));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("token-form-body") && stdout.contains("> #"),
+        "names the rule and the request: {stdout}"
+    );
+
+    let expected = dir.join("expected");
+    std::fs::write(
+        &expected,
+        "# adopting step by step\nhappy-localhost token-form-body\nhappy-localhost exit-status\n",
+    )
+    .expect("write");
+    let (code, stdout, _) = run_check(&refs(&args(Some(&expected))));
+    assert_eq!(
+        code,
+        Some(0),
+        "baselined failures do not fail the run: {stdout}"
+    );
+
+    let stale = dir.join("stale");
+    std::fs::write(&stale, "happy-localhost token-form-body\nhappy-localhost exit-status\nhappy-localhost code-single-use\n").expect("write");
+    let (code, stdout, _) = run_check(&refs(&args(Some(&stale))));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("stale baseline entry `happy-localhost code-single-use`"),
+        "{stdout}"
+    );
+
+    let bad = dir.join("bad");
+    std::fs::write(&bad, "happy-localhost no-such-rule\n").expect("write");
+    let (code, _, stderr) = run_check(&refs(&args(Some(&bad))));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown rule `no-such-rule`"), "{stderr}");
+}
+
+#[test]
+fn check_exits_2_when_the_run_cannot_happen() {
+    let (code, _, stderr) = run_check(&["--command", "true", "--scenario", "no-such-scenario"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("unknown scenario `no-such-scenario`"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_check(&[
+        "--command",
+        "definitely-not-a-command-7f3a",
+        "--scenario",
+        "happy-localhost",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("could not start"), "{stderr}");
+    let (code, _, stderr) = run_check(&["--scenario", "happy-localhost"]);
+    assert_eq!(code, Some(2), "--command is required: {stderr}");
+}
+
+#[test]
+fn a_client_that_hangs_is_stopped_at_the_timeout() {
+    let started = Instant::now();
+    let (code, stdout, _) = run_check(&[
+        "--command",
+        "sleep 30",
+        "--scenario",
+        "happy-localhost",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("timed out"), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the runner does not wait for the client"
+    );
+}
+
+#[test]
+fn scenarios_and_rules_are_listed() {
+    let out = Command::new(BIN).arg("scenarios").output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "happy-localhost",
+        "happy-oob",
+        "user-denies",
+        "forged-state",
+        "code-expired",
+        "token-expiry",
+        "two-expiries",
+        "grant-revoked",
+        "scope-subset",
+        "no-scope",
+        "company-choice",
+        "company-given",
+        "rate-limited",
+        "token-unavailable",
+    ] {
+        assert!(text.contains(id), "scenarios lists {id}: {text}");
+    }
+    let out = Command::new(BIN).arg("rules").output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for rule in conformance::rules::ALL {
+        assert!(text.contains(rule.id), "rules lists {}", rule.id);
+    }
+    assert!(text.contains("SHOULD") && text.contains("MUST"));
+}

@@ -50,7 +50,7 @@ pub struct Opened {
 /// A callback (or OOB code) the runner handed to the client.
 #[derive(Debug, Clone)]
 pub struct Delivered {
-    /// The callback URL, or `stdin` for OOB.
+    /// The callback URL (code masked), or `stdin` for OOB.
     pub to: String,
     /// The state was replaced by one the client never issued.
     pub forged: bool,
@@ -306,7 +306,7 @@ impl Session<'_> {
                 let code = query_param(&location, "code").map(|c| fingerprint(&c));
                 let received = deliver(&location, deadline).await;
                 self.delivered.push(Delivered {
-                    to: location,
+                    to: mock_server::record::mask_query_in_url(&location),
                     forged: forge,
                     code,
                     advanced,

@@ -36,7 +36,7 @@ pub enum Verdict {
 pub struct ReportedFinding {
     #[serde(flatten)]
     pub finding: Finding,
-    /// A failure the baseline expects: it does not fail the run.
+    /// A failure (or warning) the baseline expects: it does not fail the run.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub baselined: bool,
 }
@@ -85,8 +85,8 @@ impl ScenarioResult {
         let findings: Vec<ReportedFinding> = findings
             .into_iter()
             .map(|f| {
-                let baselined =
-                    f.outcome == Outcome::Fail && baseline.expects(&run.scenario.id, f.rule);
+                let baselined = matches!(f.outcome, Outcome::Fail | Outcome::Warn)
+                    && baseline.expects(&run.scenario.id, f.rule);
                 ReportedFinding {
                     finding: f,
                     baselined,
@@ -98,7 +98,10 @@ impl ScenarioResult {
             .any(|f| f.finding.outcome == Outcome::Fail && !f.baselined)
         {
             Verdict::Fail
-        } else if findings.iter().any(|f| f.finding.outcome == Outcome::Warn) {
+        } else if findings
+            .iter()
+            .any(|f| f.finding.outcome == Outcome::Warn && !f.baselined)
+        {
             Verdict::Warn
         } else {
             Verdict::Pass

@@ -483,7 +483,7 @@ fn exit_status(run: &RunRecord) -> Verdict {
             vec![],
         ),
         (Expect::Success, c) => Verdict::Broken(
-            format!("a correct client succeeds here; it exited {c:?}"),
+            format!("a correct client succeeds here; it {}", exited(c)),
             vec![],
         ),
         (Expect::Failure, Some(0)) => {
@@ -497,7 +497,16 @@ fn exit_status(run: &RunRecord) -> Verdict {
             ),
             vec![],
         ),
-        (Expect::Either, c) => Verdict::Holds(format!("the client ended cleanly (exit {c:?})")),
+        (Expect::Either, c) => {
+            Verdict::Holds(format!("the client ended cleanly: it {}", exited(c)))
+        }
+    }
+}
+
+fn exited(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exited {c}"),
+        None => "was killed by a signal".to_owned(),
     }
 }
 

@@ -428,7 +428,8 @@ pub fn mask_query(q: &str) -> String {
         .join("&")
 }
 
-fn mask_query_in_url(url: &str) -> String {
+/// [`mask_query`] on the query of a URL.
+pub fn mask_query_in_url(url: &str) -> String {
     match url.split_once('?') {
         Some((base, q)) => format!("{base}?{}", mask_query(q)),
         None => url.to_owned(),

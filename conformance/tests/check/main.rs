@@ -1,0 +1,144 @@
+//! The runner against the reference client: the correct client passes every scenario; each
+//! deliberately broken client fails exactly the rules of its pitfall (insta snapshots of the
+//! redacted JSON report).
+
+use std::time::Duration;
+
+use conformance::driver::RunOptions;
+use conformance::report::{Baseline, RunReport};
+use conformance::rules::Outcome;
+
+const CLIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../clients/reference_client.py"
+);
+
+fn check(pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
+    let command = match pitfall {
+        Some(p) => format!("python3 {CLIENT} --pitfall {p}"),
+        None => format!("python3 {CLIENT}"),
+    };
+    let all = conformance::scenario::builtin().expect("built-in scenarios parse");
+    let selected = all
+        .into_iter()
+        .filter(|s| scenarios.is_empty() || scenarios.contains(&s.id.as_str()))
+        .collect();
+    let options = RunOptions {
+        command,
+        timeout: Duration::from_secs(30),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(conformance::check(
+        selected,
+        options,
+        8,
+        &Baseline::default(),
+        |_| {},
+    ))
+    .expect("the run happens")
+}
+
+/// The report, reduced to what must not change: per scenario the verdict, how it ended,
+/// and each failed or warned finding with its evidence (ports, ids, tokens redacted).
+fn redacted(report: &RunReport) -> String {
+    let scenarios: Vec<serde_json::Value> = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            let findings: Vec<serde_json::Value> = s
+                .findings
+                .iter()
+                .filter(|f| matches!(f.finding.outcome, Outcome::Fail | Outcome::Warn))
+                .map(|f| {
+                    serde_json::json!({
+                        "rule": f.finding.rule,
+                        "severity": f.finding.severity,
+                        "outcome": f.finding.outcome,
+                        "message": f.finding.message,
+                        "evidence": f.finding.evidence,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "id": s.id, "verdict": s.verdict, "end": s.end, "findings": findings })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "scenarios": scenarios })).expect("json")
+}
+
+fn snapshot(name: &str, report: &RunReport) {
+    let mut settings = insta::Settings::clone_current();
+    for (pattern, replacement) in [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"localhost:\d+", "localhost:[port]"),
+        (r"localhost%3A\d+", "localhost%3A[port]"),
+        (r"[A-Za-z0-9]{6}…\(\d+\)", "[token]"),
+        (r"[A-Z2-7]{30,}(=|%3D)+", "[client-id]"),
+        (r"[A-Z2-7]{30,}", "[client-id]"),
+        (r"#\d+ ", "#N "),
+        (r"state=[^&\s\x22]+", "state=[state]"),
+        (r"after \d+ ms", "after [n] ms"),
+        (r"expired \d+ s ago", "expired [n] s ago"),
+        (r"\d+ s ago", "[n] s ago"),
+        (
+            r"redeemed \d+ s after issue, \d+ s too late",
+            "redeemed [n] s after issue, [n] s too late",
+        ),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings.bind(|| insta::assert_snapshot!(name, redacted(report)));
+}
+
+#[test]
+fn the_reference_client_passes_every_scenario() {
+    let report = check(None, &[]);
+    let not_passing: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict != conformance::report::Verdict::Pass)
+        .map(|s| format!("{}: {}\n{}", s.id, s.end, report.failures_text()))
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:?}");
+    assert_eq!(
+        report.scenarios.len(),
+        conformance::scenario::builtin().expect("parse").len()
+    );
+    assert!(report.passed());
+}
+
+/// The pitfalls of the reference client; each run's findings are a snapshot.
+const PITFALLS: &[&str] = &[
+    "token-get",
+    "query-params",
+    "json-body",
+    "unencoded-client-id",
+    "no-redirect-uri",
+    "no-state-check",
+    "code-reuse",
+    "no-refresh",
+    "no-rotation",
+    "refresh-loop",
+    "token-in-query",
+    "secret-in-url",
+    "token-at-api-host",
+    "no-state",
+    "ignore-retry-after",
+];
+
+#[test]
+fn each_broken_client_fails_the_rules_of_its_pitfall() {
+    for pitfall in PITFALLS {
+        let report = check(Some(pitfall), &[]);
+        let must_fail = *pitfall != "ignore-retry-after";
+        assert_eq!(
+            report.passed(),
+            !must_fail,
+            "{pitfall}: {}",
+            report.failures_text()
+        );
+        snapshot(&format!("pitfall_{pitfall}"), &report);
+    }
+}
