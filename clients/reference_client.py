@@ -60,6 +60,13 @@ PITFALLS = {
     "token-at-api-host": "token requests sent to the API host",
     "no-state": "no state parameter at all",
     "ignore-retry-after": "429/503 retried at once, without waiting",
+    "authorize-post": "the authorization request POSTed by the client instead of a browser GET",
+    "wrong-redirect-uri": "a trailing slash added to the redirect URI sent to /oauth/authorize",
+    "retry-expired-code": "an expired code redeemed again instead of authorizing again",
+    "ignore-denial": "error=access_denied treated as nothing to do: exit 0",
+    "legacy-scopes": "scope=Read Write (the guide's old names) instead of OAuth2Read...",
+    "ignore-company": "ONSHAPE_COMPANY_ID never sent as company_id",
+    "token-outside-api": "the bearer token sent to a web path (the first call without /api)",
 }
 
 
@@ -398,12 +405,15 @@ class Client:
 
     def authorize_url(self, state):
         cfg = self.cfg
-        rest = [("redirect_uri", cfg.redirect_uri)]
+        redirect = cfg.redirect_uri + "/" if self.pitfall == "wrong-redirect-uri" else cfg.redirect_uri
+        rest = [("redirect_uri", redirect)]
         if state is not None:
             rest.append(("state", state))
-        if cfg.scope:
+        if self.pitfall == "legacy-scopes":
+            rest.append(("scope", "Read Write"))
+        elif cfg.scope:
             rest.append(("scope", cfg.scope))
-        if cfg.company_id:
+        if cfg.company_id and self.pitfall != "ignore-company":
             rest.append(("company_id", cfg.company_id))
         if self.pitfall == "secret-in-url":
             rest.append(("client_secret", cfg.client_secret))
@@ -445,7 +455,13 @@ class Client:
         elif self.stdin is None:
             self.stdin = StdinReader()
 
-        self.open_browser(self.authorize_url(state))
+        url = self.authorize_url(state)
+        if self.pitfall == "authorize-post":
+            base, _, query = url.partition("?")
+            resp = http_request("POST", base, body=query.encode(), follow_redirects=False,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            raise Failure("the authorization request was refused: " + resp.describe())
+        self.open_browser(url)
 
         if self.mode == "oob":
             line = self.stdin.wait(CALLBACK_WAIT)
@@ -463,6 +479,9 @@ class Client:
                 raise Failure("state mismatch: possible CSRF; refusing the code "
                               f"(issued state {state!r}, callback state {params.get('state')!r})")
 
+        if "error" in params and self.pitfall == "ignore-denial":
+            log(f"authorization answered {params['error']}; nothing to do")
+            raise SystemExit(0)
         if "error" in params:
             desc = params.get("error_description")
             raise Failure(f"authorization failed: {params['error']}"
@@ -553,6 +572,9 @@ class Client:
                     except Failure as e:
                         dlog(f"second redemption failed: {e}")
                 return
+            if self.code_expired(resp) and self.pitfall == "retry-expired-code":
+                again = self.exchange_code(code)
+                raise Failure("the code exchange failed twice: " + again.describe())
             if self.code_expired(resp) and attempt == 1:
                 log("the authorization code expired before it was redeemed; authorizing again")
                 continue
@@ -641,7 +663,9 @@ class Client:
     def run(self):
         try:
             self.authorize()
-            for method, path in self.cfg.calls:
+            for i, (method, path) in enumerate(self.cfg.calls):
+                if i == 0 and self.pitfall == "token-outside-api" and path.startswith("/api/"):
+                    path = path[len("/api"):]
                 resp = self.call(method, path)
                 print(f"{method} {path} -> {resp.status}", flush=True)
         finally:

@@ -403,11 +403,34 @@ fn query_param(location: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// A port for the client's redirect listener. The client binds it itself, after this
+/// returns, so the port is chosen below Linux's ephemeral range (32768–60999): the kernel
+/// will not hand it to another socket bound to port 0 (a mock's, say) in the meantime. A
+/// process-wide set keeps parallel scenarios from picking the same one.
 fn free_port() -> Result<u16, RunError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| RunError::Setup(format!("no free port: {e}")))
+    use rand::Rng;
+    use std::sync::{Mutex, OnceLock};
+    static HANDED_OUT: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let handed_out = HANDED_OUT.get_or_init(Default::default);
+    for _ in 0..200 {
+        let port = rand::rng().random_range(20_000..32_000);
+        let mut taken = handed_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if taken.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            if taken.len() > 5_000 {
+                taken.clear();
+            }
+            taken.insert(port);
+            return Ok(port);
+        }
+    }
+    Err(RunError::Setup(
+        "no free port between 20000 and 32000 for the redirect listener".into(),
+    ))
 }
 
 /// The `BROWSER` executable: appends its argument to `opened` and returns at once.

@@ -32,6 +32,9 @@ pub struct Finding {
     pub rule: &'static str,
     pub severity: Level,
     pub outcome: Outcome,
+    /// What the rule expects (the documentation sentence).
+    pub expected: &'static str,
+    /// What happened.
     pub message: String,
     /// The requests involved, one line each, with the mock's hint.
     pub evidence: Vec<String>,
@@ -72,6 +75,7 @@ impl ClientRule {
             rule: self.id,
             severity: self.level,
             outcome,
+            expected: self.doc,
             message,
             evidence,
         }

@@ -126,7 +126,35 @@ const PITFALLS: &[&str] = &[
     "token-at-api-host",
     "no-state",
     "ignore-retry-after",
+    "authorize-post",
+    "wrong-redirect-uri",
+    "retry-expired-code",
+    "ignore-denial",
+    "legacy-scopes",
+    "ignore-company",
+    "token-outside-api",
 ];
+
+#[test]
+fn every_client_rule_is_broken_by_some_pitfall() {
+    let snapshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check/snapshots");
+    let mut text = String::new();
+    for p in PITFALLS {
+        let path = snapshots.join(format!("check__pitfall_{p}.snap"));
+        text.push_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        );
+    }
+    let unbroken: Vec<&str> = conformance::rules::ALL
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !text.contains(&format!("\"rule\": \"{id}\"")))
+        .collect();
+    assert!(
+        unbroken.is_empty(),
+        "no pitfall breaks {unbroken:?}: every rule needs a client that breaks it"
+    );
+}
 
 #[test]
 fn each_broken_client_fails_the_rules_of_its_pitfall() {
