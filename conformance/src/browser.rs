@@ -195,3 +195,24 @@ fn strip_tags(s: &str) -> String {
     }
     unescape(&out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_actions_and_attributes_are_unescaped() {
+        let html = r#"<form method="post" action="&#x2f;oauth&#x2f;consent?request=abc&amp;user=a%40b" id="consent">
+<input type="hidden" name="request" value="abc"><option value="c1">C</option>"#;
+        assert_eq!(
+            form_action(html, "consent").as_deref(),
+            Some("/oauth/consent?request=abc&user=a%40b")
+        );
+        assert_eq!(
+            attr_after(html, "name=\"request\" value=\"").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(attr_after(html, "<option value=\"").as_deref(), Some("c1"));
+        assert_eq!(strip_tags("<strong>x</strong>: y &amp; z"), "x: y & z");
+    }
+}

@@ -516,3 +516,46 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forged_callback_keeps_the_code_and_replaces_the_state() {
+        let forged = forge_state("http://localhost:9/callback?code=C0DE&state=mine");
+        assert_eq!(query_param(&forged, "code").as_deref(), Some("C0DE"));
+        let state = query_param(&forged, "state").expect("a state");
+        assert!(state.starts_with("forged-") && state != "mine", "{forged}");
+        let added = forge_state("http://localhost:9/callback?code=C0DE");
+        assert!(
+            query_param(&added, "state").is_some(),
+            "a state is added where none was"
+        );
+    }
+
+    #[test]
+    fn only_complete_new_lines_of_the_browser_log_are_read() {
+        let dir = TempDir::new("lines").expect("tmp dir");
+        let file = dir.path.join("opened");
+        let mut seen = 0;
+        assert!(new_lines(&file, &mut seen).is_empty(), "no file yet");
+        std::fs::write(&file, "http://a\nhttp://b").expect("write");
+        assert_eq!(
+            new_lines(&file, &mut seen),
+            vec!["http://a".to_owned()],
+            "a line without its newline waits"
+        );
+        std::fs::write(&file, "http://a\nhttp://b\n").expect("write");
+        assert_eq!(new_lines(&file, &mut seen), vec!["http://b".to_owned()]);
+        assert!(new_lines(&file, &mut seen).is_empty());
+    }
+
+    #[test]
+    fn redirect_ports_are_below_the_ephemeral_range_and_not_repeated() {
+        let ports: std::collections::HashSet<u16> =
+            (0..50).map(|_| free_port().expect("a port")).collect();
+        assert_eq!(ports.len(), 50);
+        assert!(ports.iter().all(|p| (20_000..32_000).contains(p)));
+    }
+}

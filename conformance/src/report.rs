@@ -306,3 +306,25 @@ impl RunReport {
             .unwrap_or_else(|e| format!("<!-- JUnit report failed: {e} -->"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_lines_are_checked() {
+        let b =
+            Baseline::parse("# expected\nhappy-localhost token-post  # GET\n\n").expect("parses");
+        assert!(b.expects("happy-localhost", "token-post"));
+        assert!(!b.expects("happy-localhost", "token-form-body"));
+        assert!(Baseline::parse("happy-localhost")
+            .expect_err("one word")
+            .contains("line 1"));
+        assert!(Baseline::parse("a b c")
+            .expect_err("three words")
+            .contains("expected"));
+        assert!(Baseline::parse("a not-a-rule")
+            .expect_err("unknown rule")
+            .contains("not-a-rule"));
+    }
+}

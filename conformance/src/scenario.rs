@@ -264,3 +264,79 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
     all.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_catalog_parses_and_ids_default_to_the_file_name() {
+        let all = builtin().expect("built-in scenarios parse");
+        assert!(all.len() >= 14, "{} scenarios", all.len());
+        assert!(all
+            .iter()
+            .any(|s| s.id == "happy-localhost" && s.redirect == RedirectKind::Localhost));
+        assert!(all
+            .iter()
+            .any(|s| s.id == "happy-oob" && s.redirect == RedirectKind::Oob));
+        assert!(
+            all.iter().any(|s| s.expires_tokens()),
+            "some scenario expires tokens"
+        );
+        assert!(all.iter().any(Scenario::revokes), "some scenario revokes");
+    }
+
+    #[test]
+    fn bad_scenarios_name_the_problem() {
+        let err = |text: &str| Scenario::parse("x", text).expect_err("invalid").to_string();
+        assert!(err("title = 'T'\ncolour = 1\n").contains("colour"));
+        assert!(err("title = 'T'\napi_calls = ['PUT /api/x']\n").contains("PUT /api/x"));
+        assert!(err("title = 'T'\n[[triggers]]\nafter = 'api-success'\n").contains("exactly one"));
+        assert!(
+            err("title = 'T'\n[[faults]]\npath = '/api/*'\nstatus = 200\n").contains("status 200")
+        );
+        assert!(err("id = 'Bad_Id'\ntitle = 'T'\n").contains("kebab-case"));
+        let ok = Scenario::parse("my-scenario", "title = 'T'\n").expect("minimal scenario");
+        assert_eq!(ok.id, "my-scenario");
+        assert_eq!(ok.user, "alice@example.com");
+        assert_eq!(ok.expect, Expect::Success);
+    }
+
+    #[test]
+    fn a_directory_adds_and_replaces_scenarios() {
+        let dir =
+            std::env::temp_dir().join(format!("onshape-mock-scenarios-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        std::fs::write(dir.join("extra.toml"), "title = 'Extra'\n").expect("write");
+        std::fs::write(
+            dir.join("happy-oob.toml"),
+            "title = 'Replaced'\nredirect = 'oob'\n",
+        )
+        .expect("write");
+        let all = load(Some(&dir)).expect("loads");
+        assert!(all.iter().any(|s| s.id == "extra"));
+        let oob: Vec<_> = all.iter().filter(|s| s.id == "happy-oob").collect();
+        assert_eq!(oob.len(), 1);
+        assert_eq!(oob[0].title, "Replaced");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn revoke_triggers_name_the_scenario_user_and_app() {
+        let s = Scenario::parse("r", "title = 'T'\nuser = 'bob@example.com'\n[[triggers]]\nafter = 'api-success'\nrevoke = true\n")
+            .expect("parses");
+        let t = s.mock_triggers("CLIENT=");
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            t[0],
+            Trigger::new(
+                Event::ApiSuccess,
+                1,
+                Action::Revoke {
+                    user: "bob@example.com".into(),
+                    client_id: "CLIENT=".into()
+                }
+            )
+        );
+    }
+}
