@@ -67,6 +67,8 @@ PITFALLS = {
     "legacy-scopes": "scope=Read Write (the guide's old names) instead of OAuth2Read...",
     "ignore-company": "ONSHAPE_COMPANY_ID never sent as company_id",
     "token-outside-api": "the bearer token sent to a web path (the first call without /api)",
+    "ignore-scope": "ONSHAPE_SCOPE never sent: every registered scope is granted",
+    "wrong-secret": "a client secret with one character changed",
 }
 
 
@@ -226,13 +228,15 @@ class CallbackListener:
                     return
                 params = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
                 flat = {k: v[0] for k, v in params.items()}
+                # Queued before answering: once the browser has its answer it may send the
+                # next callback, which must not overtake this one.
+                listener.results.put(flat)
                 if "error" in flat:
                     self._answer(200, "Authorization failed",
                                  "The authorization was not granted. You can close this window.")
                 else:
                     self._answer(200, "Authorization received",
                                  "You can close this window and return to the application.")
-                listener.results.put(flat)
 
             def _answer(self, status, title, text):
                 page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
@@ -364,6 +368,11 @@ class Client:
         self.listener = None
         self.stdin = None
         REDACT.add(config.client_secret)
+        if pitfall == "wrong-secret":
+            # One character changed (A<->B), so the secret keeps its shape and its `=`.
+            first = config.client_secret[0]
+            config.client_secret = ("B" if first == "A" else "A") + config.client_secret[1:]
+            REDACT.add(config.client_secret)
         if config.redirect_uri == OOB:
             self.mode = "oob"
         else:
@@ -411,7 +420,7 @@ class Client:
             rest.append(("state", state))
         if self.pitfall == "legacy-scopes":
             rest.append(("scope", "Read Write"))
-        elif cfg.scope:
+        elif cfg.scope and self.pitfall != "ignore-scope":
             rest.append(("scope", cfg.scope))
         if cfg.company_id and self.pitfall != "ignore-company":
             rest.append(("company_id", cfg.company_id))

@@ -7,14 +7,21 @@ use std::path::Path;
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(d) => d,
+        Err(e) => panic!(
+            "cannot read the built-in scenarios in {}: {e}",
+            dir.display()
+        ),
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    if files.is_empty() {
+        panic!("no scenario files in {}", dir.display());
+    }
     files.sort();
     let mut out = String::from("/// The built-in scenarios: (file stem, contents).\npub const BUILTIN: &[(&str, &str)] = &[\n");
     for f in &files {

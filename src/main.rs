@@ -136,6 +136,7 @@ fn main() -> ExitCode {
 fn check(args: Check) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let all = conformance::scenario::load(args.scenarios_dir.as_deref())?;
+    let known: Vec<String> = all.iter().map(|s| s.id.clone()).collect();
     let selected: Vec<_> = if args.scenarios.is_empty() {
         all
     } else {
@@ -158,8 +159,21 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
     };
-    anyhow::ensure!(args.jobs >= 1, "--jobs must be at least 1");
-    anyhow::ensure!(args.timeout >= 1, "--timeout must be at least 1 second");
+    anyhow::ensure!(
+        (1..=64).contains(&args.jobs),
+        "--jobs must be between 1 and 64"
+    );
+    anyhow::ensure!(
+        (1..=3600).contains(&args.timeout),
+        "--timeout must be between 1 and 3600 seconds"
+    );
+    anyhow::ensure!(!selected.is_empty(), "no scenario to run");
+    if let Some(unknown) = baseline
+        .scenarios()
+        .find(|id| !known.iter().any(|k| k == id))
+    {
+        anyhow::bail!("the baseline names unknown scenario `{unknown}`");
+    }
     let options = conformance::driver::RunOptions {
         command: args.command,
         timeout: std::time::Duration::from_secs(args.timeout),
@@ -181,11 +195,11 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
     ))?;
     let _ = write!(std::io::stdout(), "{}", report.failures_text());
     if let Some(path) = &args.json {
-        std::fs::write(path, report.to_json())
+        std::fs::write(path, report.to_json()?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, report.to_junit())
+        std::fs::write(path, report.to_junit()?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(if report.passed() {

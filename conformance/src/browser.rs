@@ -24,6 +24,8 @@ pub enum Landing {
     },
     /// The URL is not the mock's authorization endpoint.
     Foreign(String),
+    /// Not visited: the client had exited by the time the runner saw it.
+    NotVisited,
 }
 
 pub struct Browser {
@@ -36,6 +38,7 @@ impl Browser {
     pub fn new(origins: Vec<String>) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
             .build()
             .unwrap_or_default();
         Browser { http, origins }

@@ -19,6 +19,13 @@ use crate::scenario::{RedirectKind, Scenario};
 
 /// Most of the client's output kept for the report.
 const OUTPUT_LIMIT: usize = 16 * 1024;
+/// How long the runner tries to hand the genuine callback to a client that was just sent a
+/// forged one (it may have stopped listening, rightly).
+const GENUINE_AFTER_FORGED: Duration = Duration::from_millis(500);
+/// Exchanges the mock keeps per run; a client that makes more cannot be judged.
+const MAX_EXCHANGES: usize = 50_000;
+/// URLs a client may open in one run before the runner stops it.
+const MAX_OPENED: usize = 50;
 /// How long the runner keeps retrying to reach the client's redirect listener.
 const CALLBACK_RETRY: Duration = Duration::from_secs(5);
 
@@ -77,6 +84,8 @@ pub struct RunRecord {
     pub stdout: String,
     pub stderr: String,
     pub duration: Duration,
+    /// Exchanges that fell out of the mock's log (a flood of requests).
+    pub dropped_exchanges: u64,
     /// The companies of the user's grants to the app when the run ended.
     pub grant_companies: Vec<Option<String>>,
 }
@@ -105,6 +114,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let started = Instant::now();
     let config = Config {
         clock: ClockMode::Frozen,
+        max_logged_requests: MAX_EXCHANGES,
         ..Config::default()
     };
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -196,15 +206,22 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let mut seen = 0usize;
     let end = loop {
         tokio::select! {
-            status = child.wait() => break ClientEnd::Exited(status.ok().and_then(|s| s.code())),
+            status = child.wait() => {
+                // What the client opened just before it exited is judged, not visited.
+                for url in new_lines(&opened_file, &mut seen) {
+                    session.opened.push(Opened { url, landing: Landing::NotVisited });
+                }
+                break ClientEnd::Exited(status.ok().and_then(|s| s.code()));
+            }
             () = tokio::time::sleep_until(deadline) => {
                 kill(&mut child).await;
                 break ClientEnd::TimedOut;
             }
             () = tokio::time::sleep(Duration::from_millis(5)) => {
                 let urls = new_lines(&opened_file, &mut seen);
-                let mut ended = None;
-                for url in urls {
+                let mut ended = (session.opened.len() + urls.len() > MAX_OPENED)
+                    .then(|| format!("the client opened more than {MAX_OPENED} URLs"));
+                for url in urls.into_iter().take_while(|_| ended.is_none()) {
                     if let Some(reason) = session.open(&url, &mut stdin, deadline).await {
                         ended = Some(reason);
                         break;
@@ -218,9 +235,17 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         }
     };
     drop(stdin);
+    // Whatever the client left running (a browser it started, a server) goes with it.
+    kill(&mut child).await;
     let stdout = collect(stdout).await;
     let stderr = collect(stderr).await;
-    let exchanges: Vec<Exchange> = state.log().entries().cloned().collect();
+    let (exchanges, dropped_exchanges) = {
+        let log = state.log();
+        (
+            log.entries().cloned().collect::<Vec<Exchange>>(),
+            log.dropped(),
+        )
+    };
     let grant_companies = {
         let store = state.store();
         let user = store
@@ -238,12 +263,15 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         opened, delivered, ..
     } = session;
     let _ = mock.shutdown().await;
-    if end == ClientEnd::Exited(Some(127)) && opened.is_empty() && exchanges.is_empty() {
-        return Err(RunError::ClientStart(format!(
-            "sh -c {:?} exited 127: {}",
-            opts.command,
-            stderr.trim()
-        )));
+    // `sh` answers 127 (not found) or 126 (not executable) for a command it cannot start.
+    if let ClientEnd::Exited(Some(code @ (126 | 127))) = end {
+        if opened.is_empty() && exchanges.is_empty() {
+            return Err(RunError::ClientStart(format!(
+                "sh -c {:?} exited {code}: {}",
+                opts.command,
+                stderr.trim()
+            )));
+        }
     }
     Ok(RunRecord {
         scenario: scenario.clone(),
@@ -258,6 +286,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         stdout,
         stderr,
         duration: started.elapsed(),
+        dropped_exchanges,
         grant_companies,
     })
 }
@@ -298,20 +327,41 @@ impl Session<'_> {
         let forge = first && self.scenario.browser.forge_state;
         match landing {
             Landing::Callback(location) => {
-                let location = if forge {
-                    forge_state(&location)
+                if forge {
+                    // An attacker's callback first: a code from an authorization the client
+                    // never started, under a state it never issued. Then the genuine one,
+                    // for a client that refused the forgery and is still listening.
+                    // (Should the attacker's authorization fail, the genuine code is forged.)
+                    match self.browser.visit(url, self.scenario).await {
+                        Landing::Callback(theirs) => {
+                            self.send(
+                                &forge_state(&theirs),
+                                true,
+                                advanced,
+                                CALLBACK_RETRY,
+                                deadline,
+                            )
+                            .await;
+                            // A moment for the client to take the forged callback in.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            self.send(&location, false, 0, GENUINE_AFTER_FORGED, deadline)
+                                .await;
+                        }
+                        _ => {
+                            self.send(
+                                &forge_state(&location),
+                                true,
+                                advanced,
+                                CALLBACK_RETRY,
+                                deadline,
+                            )
+                            .await
+                        }
+                    }
                 } else {
-                    location
-                };
-                let code = query_param(&location, "code").map(|c| fingerprint(&c));
-                let received = deliver(&location, deadline).await;
-                self.delivered.push(Delivered {
-                    to: mock_server::record::mask_query_in_url(&location),
-                    forged: forge,
-                    code,
-                    advanced,
-                    received,
-                });
+                    self.send(&location, false, advanced, CALLBACK_RETRY, deadline)
+                        .await;
+                }
                 None
             }
             Landing::OobCode(code) => {
@@ -354,6 +404,7 @@ impl Session<'_> {
                 if rule.is_empty() { String::new() } else { format!(" (rule {rule})") }
             ))
             }
+            Landing::NotVisited => None,
             Landing::Foreign(u) => Some(format!(
                 "the client opened {u}, which is not the mock's authorization endpoint"
             )),
@@ -361,23 +412,55 @@ impl Session<'_> {
     }
 }
 
-/// GETs the callback on the client's listener, retrying while it is not up yet.
-async fn deliver(location: &str, deadline: tokio::time::Instant) -> bool {
-    let target = location.replacen("://localhost:", "://127.0.0.1:", 1);
+impl Session<'_> {
+    /// Delivers one callback and records it.
+    async fn send(
+        &mut self,
+        location: &str,
+        forged: bool,
+        advanced: u64,
+        window: Duration,
+        deadline: tokio::time::Instant,
+    ) {
+        let code = query_param(location, "code").map(|c| fingerprint(&c));
+        let received = deliver(location, window, deadline).await;
+        let to = mock_server::record::mask_query_in_url(location);
+        self.delivered.push(Delivered {
+            to,
+            forged,
+            code,
+            advanced,
+            received,
+        });
+    }
+}
+
+/// GETs the callback on the client's listener, retrying while it is not up yet, for at most
+/// `window` (and never past `deadline`). `localhost` is tried as 127.0.0.1, then as ::1.
+async fn deliver(location: &str, window: Duration, deadline: tokio::time::Instant) -> bool {
+    let targets = [
+        location.replacen("://localhost:", "://127.0.0.1:", 1),
+        location.replacen("://localhost:", "://[::1]:", 1),
+    ];
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap_or_default();
-    let give_up = (tokio::time::Instant::now() + CALLBACK_RETRY).min(deadline);
+    let give_up = (tokio::time::Instant::now() + window).min(deadline);
     loop {
-        match http.get(&target).send().await {
-            Ok(_) => return true,
-            Err(e) if e.is_connect() && tokio::time::Instant::now() < give_up => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut connect_failed = true;
+        for target in &targets {
+            match http.get(target).send().await {
+                Ok(_) => return true,
+                Err(e) if e.is_connect() => {}
+                Err(_) => connect_failed = false,
             }
-            Err(_) => return false,
         }
+        if !connect_failed || tokio::time::Instant::now() >= give_up {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -448,11 +531,17 @@ fn write_browser(path: &Path, opened: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Lines appended to `file` since the last call.
+/// Lines appended to `file` since the last call (bytes decoded leniently: a stray byte
+/// must not hide the URLs after it).
 fn new_lines(file: &Path, seen: &mut usize) -> Vec<String> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let complete = text.rfind('\n').map(|i| &text[..=i]).unwrap_or("");
-    let lines: Vec<String> = complete.lines().skip(*seen).map(str::to_owned).collect();
+    let bytes = std::fs::read(file).unwrap_or_default();
+    let complete = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| &bytes[..=i])
+        .unwrap_or(&[]);
+    let text = String::from_utf8_lossy(complete);
+    let lines: Vec<String> = text.lines().skip(*seen).map(str::to_owned).collect();
     *seen += lines.len();
     lines.into_iter().filter(|l| !l.trim().is_empty()).collect()
 }

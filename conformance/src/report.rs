@@ -74,6 +74,11 @@ impl Baseline {
         Ok(Baseline { entries })
     }
 
+    /// The scenario ids the baseline names.
+    pub fn scenarios(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(s, _)| s.as_str())
+    }
+
     pub fn expects(&self, scenario: &str, rule: &str) -> bool {
         self.entries
             .contains(&(scenario.to_owned(), rule.to_owned()))
@@ -231,9 +236,8 @@ impl RunReport {
                     "\n{} / {} [{:?}]{tag}: {}",
                     s.id, f.finding.rule, f.finding.severity, f.finding.message
                 );
-                if let Some(rule) = crate::rules::by_id(f.finding.rule) {
-                    let _ = writeln!(out, "  rule: {}", rule.doc);
-                }
+                let _ = writeln!(out, "  rule: {}", f.finding.expected);
+                let _ = writeln!(out, "  fix:  {}", f.finding.fix);
                 for e in &f.finding.evidence {
                     let _ = writeln!(out, "  > {e}");
                 }
@@ -261,12 +265,12 @@ impl RunReport {
         out
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 
     /// JUnit XML: a test case per scenario; failures carry the evidence.
-    pub fn to_junit(&self) -> String {
+    pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new("onshape-mock conformance");
         for s in &self.scenarios {
@@ -299,11 +303,24 @@ impl RunReport {
             case.set_system_err(s.stderr.clone());
             suite.add_test_case(case);
         }
+        if !self.summary.stale_baseline.is_empty() {
+            // A stale baseline fails the run: the CI system must see it too.
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(
+                "stale baseline entries: these failures no longer happen; remove the lines",
+            );
+            st.set_type("baseline");
+            st.set_description(self.summary.stale_baseline.join(
+                "
+",
+            ));
+            let mut case = TestCase::new("baseline", st);
+            case.set_classname("onshape-mock.check");
+            suite.add_test_case(case);
+        }
         let mut report = Report::new("onshape-mock check");
         report.add_test_suite(suite);
-        report
-            .to_string()
-            .unwrap_or_else(|e| format!("<!-- JUnit report failed: {e} -->"))
+        report.to_string()
     }
 }
 

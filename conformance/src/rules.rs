@@ -34,6 +34,8 @@ pub struct Finding {
     pub outcome: Outcome,
     /// What the rule expects (the documentation sentence).
     pub expected: &'static str,
+    /// How to fix it.
+    pub fix: &'static str,
     /// What happened.
     pub message: String,
     /// The requests involved, one line each, with the mock's hint.
@@ -46,6 +48,8 @@ pub struct ClientRule {
     pub level: Level,
     /// The documentation sentence, paraphrased.
     pub doc: &'static str,
+    /// How to fix a client that breaks it, one sentence.
+    pub fix: &'static str,
     judge: fn(&RunRecord) -> Verdict,
 }
 
@@ -76,6 +80,7 @@ impl ClientRule {
             severity: self.level,
             outcome,
             expected: self.doc,
+            fix: self.fix,
             message,
             evidence,
         }
@@ -217,7 +222,13 @@ fn state_verified(run: &RunRecord) -> Verdict {
     let redeemed: Vec<String> = run
         .exchanges
         .iter()
-        .filter(|e| is_token(e) && form(e, "code") == Some(code.as_str()))
+        .filter(|e| {
+            is_token(e)
+                && (form(e, "code") == Some(code.as_str())
+                    || e.raw_query
+                        .as_deref()
+                        .is_some_and(|q| q.contains(&format!("code={code}"))))
+        })
         .map(describe)
         .collect();
     if redeemed.is_empty() {
@@ -470,40 +481,129 @@ fn exit_status(run: &RunRecord) -> Verdict {
             return Verdict::Broken(format!("the scenario ended early: {why}"), vec![])
         }
     };
-    let api_ok = run
-        .exchanges
-        .iter()
-        .filter(|e| is_api(e) && (200..300).contains(&e.status))
-        .count();
-    match (run.scenario.expect, code) {
-        (Expect::Success, Some(0)) if api_ok >= run.scenario.api_calls.len() => {
-            Verdict::Holds(format!("exit 0 after {api_ok} successful API calls"))
-        }
-        (Expect::Success, Some(0)) => Verdict::Broken(
+    if run.dropped_exchanges > 0 {
+        return Verdict::Broken(
+            format!("the client made so many requests that {} fell out of the log; the run cannot be judged", run.dropped_exchanges),
+            vec![],
+        );
+    }
+    if run.opened.is_empty() {
+        return Verdict::Broken(
             format!(
-                "exit 0, but only {api_ok} of {} API calls succeeded",
-                run.scenario.api_calls.len()
+                "the client {} without ever opening the authorization URL with BROWSER",
+                exited(code)
             ),
             vec![],
-        ),
-        (Expect::Success, c) => Verdict::Broken(
-            format!("a correct client succeeds here; it {}", exited(c)),
+        );
+    }
+    let missing = missing_calls(run);
+    let all_done = missing.is_empty();
+    let quiet = run.stderr.trim().is_empty();
+    match (run.scenario.expect, code) {
+        (Expect::Success | Expect::Either, Some(0)) if all_done => {
+            Verdict::Holds("exit 0 after every API call of ONSHAPE_API_CALLS succeeded".into())
+        }
+        (_, Some(0)) if !all_done => Verdict::Broken(
+            format!(
+                "exit 0, but these API calls never succeeded: {}",
+                missing.join("; ")
+            ),
             vec![],
         ),
         (Expect::Failure, Some(0)) => {
             Verdict::Broken("a correct client fails here; it exited 0".into(), vec![])
         }
-        (Expect::Failure, _) => Verdict::Holds("the client exited non-zero, as it should".into()),
-        (Expect::Either, Some(0)) if api_ok < run.scenario.api_calls.len() => Verdict::Broken(
-            format!(
-                "exit 0, but only {api_ok} of {} API calls succeeded",
-                run.scenario.api_calls.len()
-            ),
+        (Expect::Success, c) => Verdict::Broken(
+            format!("a correct client succeeds here; it {}", exited(c)),
             vec![],
         ),
-        (Expect::Either, c) => {
-            Verdict::Holds(format!("the client ended cleanly: it {}", exited(c)))
-        }
+        (_, c) if quiet => Verdict::Broken(
+            format!("the client {} without a message on stderr", exited(c)),
+            vec![],
+        ),
+        (_, c) => Verdict::Holds(format!(
+            "the client stopped with a message: it {}",
+            exited(c)
+        )),
+    }
+}
+
+/// The `METHOD PATH` calls of the scenario that never got a 2xx.
+fn missing_calls(run: &RunRecord) -> Vec<String> {
+    run.scenario
+        .api_calls
+        .iter()
+        .filter(|call| {
+            let (method, path) = call.split_once(' ').unwrap_or((call.as_str(), ""));
+            !run.exchanges
+                .iter()
+                .any(|e| e.method == method && e.path == path && (200..300).contains(&e.status))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Mock rules that a scenario provokes on purpose (a correct client meets them too), and
+/// those other client rules already report.
+const PROVOKED_OR_MAPPED: &[&str] = &[
+    "access-token-expired",
+    "grant-active",
+    "code-expired",
+    "client-id-encoded",
+    "client-secret-encoded",
+    "client-known",
+    "redirect-uri-registered",
+    "token-post",
+    "token-form-body",
+    "token-form-encoding",
+    "param-once",
+    "token-redirect-uri-repeated",
+    "redirect-uri-exact",
+    "code-single-use",
+    "bearer-header",
+    "token-only-for-api",
+    "scope-registered",
+    "secret-not-in-url",
+    "refresh-token-rotated",
+];
+
+fn request_valid(run: &RunRecord) -> Verdict {
+    let refused: Vec<String> = run
+        .exchanges
+        .iter()
+        .filter(|e| e.rule.is_some_and(|r| !PROVOKED_OR_MAPPED.contains(&r)))
+        .map(describe)
+        .collect();
+    if refused.is_empty() {
+        Verdict::Holds("the mock refused no request for any other reason".into())
+    } else {
+        Verdict::Broken(
+            format!("the mock refused {} request(s)", refused.len()),
+            refused,
+        )
+    }
+}
+
+fn scope_as_configured(run: &RunRecord) -> Verdict {
+    if run.opened.is_empty() {
+        return Verdict::NotApplicable("the client opened no URL".into());
+    }
+    let want = run.scenario.scope.as_deref();
+    let wrong: Vec<String> = authorize_urls(run)
+        .filter(|u| url_param(u, "scope").as_deref() != want)
+        .map(|u| format!("opened {}", mock_server::record::mask_query_in_url(u)))
+        .collect();
+    match (wrong.is_empty(), want) {
+        (true, Some(s)) => Verdict::Holds(format!("the authorization URL asked for scope `{s}`")),
+        (true, None) => Verdict::Holds("the authorization URL carried no scope".into()),
+        (false, Some(s)) => Verdict::Broken(
+            format!("ONSHAPE_SCOPE is `{s}`; the authorization URL asked for something else"),
+            wrong,
+        ),
+        (false, None) => Verdict::Broken(
+            "ONSHAPE_SCOPE is unset; the authorization URL still carried a scope".into(),
+            wrong,
+        ),
     }
 }
 
@@ -596,28 +696,30 @@ mock_rule!(
 
 /// The catalog, in report order.
 pub const ALL: &[ClientRule] = &[
-    ClientRule { id: "authorize-get", level: Level::Must, doc: "Direct the user to GET /oauth/authorize with the values as URL-encoded query parameters.", judge: authorize_get },
-    ClientRule { id: "client-id-encoded", level: Level::Must, doc: "The client id (and secret) end in = which must be URL-encoded as %3D, in the authorization URL and the token form.", judge: client_id_encoded },
-    ClientRule { id: "redirect-uri-registered", level: Level::Must, doc: "Only a redirect_uri registered for the application may be used, matching exactly.", judge: redirect_uri_registered },
-    ClientRule { id: "state-sent", level: Level::Should, doc: "Send a state parameter; it comes back unchanged on the callback.", judge: state_sent },
-    ClientRule { id: "state-verified", level: Level::Must, doc: "The callback's state must be the one the client issued (RFC 6749 §10.12); a code from a forged callback must not be redeemed.", judge: state_verified },
-    ClientRule { id: "token-post", level: Level::Must, doc: "The token request is a POST, not a GET with query parameters.", judge: token_post },
-    ClientRule { id: "token-form-body", level: Level::Must, doc: "The token request's data is a URL-encoded form body (application/x-www-form-urlencoded), each value encoded, the body not encoded as a whole.", judge: token_form_body },
-    ClientRule { id: "token-redirect-uri-repeated", level: Level::Must, doc: "A redirect_uri supplied to /oauth/authorize must also be supplied, identical, to /oauth/token.", judge: token_redirect_uri_repeated },
-    ClientRule { id: "token-at-oauth-host", level: Level::Must, doc: "Token requests go to the OAuth host (https://oauth.onshape.com/oauth/token).", judge: token_at_oauth_host },
-    ClientRule { id: "code-single-use", level: Level::Must, doc: "The authorization code is a one-time use token.", judge: code_single_use },
-    ClientRule { id: "code-expiry-handled", level: Level::Must, doc: "A code expires 60 s after issue: do not retry an expired code; authorize again or fail clearly.", judge: code_expiry_handled },
-    ClientRule { id: "secret-not-in-url", level: Level::Must, doc: "The client secret is protected like a password: never in a URL.", judge: secret_not_in_url },
-    ClientRule { id: "bearer-header", level: Level::Must, doc: "The access token goes in the header Authorization: Bearer <access_token> on every API request.", judge: bearer_header },
-    ClientRule { id: "token-only-for-api", level: Level::Must, doc: "An OAuth token works for the APIs under /api only.", judge: token_only_for_api },
-    ClientRule { id: "refresh-on-expiry", level: Level::Must, doc: "The access token lives 60 minutes; then the client must use the refresh token to get a new one.", judge: refresh_on_expiry },
-    ClientRule { id: "refresh-token-rotated", level: Level::Must, doc: "Each refresh returns a new refresh token; the client must store and use the newest.", judge: refresh_token_rotated },
-    ClientRule { id: "no-refresh-loop", level: Level::Must, doc: "A revoked grant invalidates the refresh token: stop refreshing, authorize again or fail with a clear message.", judge: no_refresh_loop },
-    ClientRule { id: "denied-handled", level: Level::Must, doc: "If the user denies, the callback carries error=access_denied: redeem nothing, stop with a message.", judge: denied_handled },
-    ClientRule { id: "scope-registered", level: Level::Must, doc: "The scope parameter may only name a subset of the registered scopes, space-separated.", judge: scope_registered },
-    ClientRule { id: "company-selected", level: Level::Must, doc: "Tokens are per user and company: send company_id, or let the user choose when they belong to several.", judge: company_selected },
-    ClientRule { id: "retry-after-respected", level: Level::Should, doc: "On 429 (or 503) with Retry-After, wait that long before retrying.", judge: retry_after_respected },
-    ClientRule { id: "exit-status", level: Level::Must, doc: "The client exits 0 when every API call succeeded, non-zero otherwise (the runner's contract).", judge: exit_status },
+    ClientRule { id: "authorize-get", level: Level::Must, doc: "Direct the user to GET /oauth/authorize with the values as URL-encoded query parameters.", fix: "Run BROWSER with ONSHAPE_OAUTH_URL/oauth/authorize?response_type=code&client_id=…; never POST the authorization request yourself.", judge: authorize_get },
+    ClientRule { id: "client-id-encoded", level: Level::Must, doc: "The client id (and secret) end in = which must be URL-encoded as %3D, in the authorization URL and the token form.", fix: "Encode every value with a URL-encoding function (urlencode, URLSearchParams, serde_urlencoded); do not paste the id into a string.", judge: client_id_encoded },
+    ClientRule { id: "redirect-uri-registered", level: Level::Must, doc: "Only a redirect_uri registered for the application may be used, matching exactly.", fix: "Send ONSHAPE_REDIRECT_URI unchanged: same scheme, host, port and path, no trailing slash added.", judge: redirect_uri_registered },
+    ClientRule { id: "scope-as-configured", level: Level::Must, doc: "Send ONSHAPE_SCOPE as the scope parameter when it is set, and no scope when it is not (the runner's contract).", fix: "Pass the configured scope through unchanged (space-separated); omit the parameter when none is configured.", judge: scope_as_configured },
+    ClientRule { id: "state-sent", level: Level::Should, doc: "Send a state parameter; it comes back unchanged on the callback.", fix: "Generate a random state for each authorization and add it to the authorization URL.", judge: state_sent },
+    ClientRule { id: "state-verified", level: Level::Must, doc: "The callback's state must be the one the client issued (RFC 6749 §10.12); a code from a forged callback must not be redeemed.", fix: "Compare the callback's state with the one you issued before using its code; refuse the callback on a mismatch.", judge: state_verified },
+    ClientRule { id: "token-post", level: Level::Must, doc: "The token request is a POST, not a GET with query parameters.", fix: "Send POST /oauth/token.", judge: token_post },
+    ClientRule { id: "token-form-body", level: Level::Must, doc: "The token request's data is a URL-encoded form body (application/x-www-form-urlencoded), each value encoded, the body not encoded as a whole.", fix: "Send Content-Type: application/x-www-form-urlencoded and name=value pairs joined by &, each value encoded, nothing in the query string.", judge: token_form_body },
+    ClientRule { id: "token-redirect-uri-repeated", level: Level::Must, doc: "A redirect_uri supplied to /oauth/authorize must also be supplied, identical, to /oauth/token.", fix: "Add redirect_uri to the code exchange, the same string as in the authorization URL.", judge: token_redirect_uri_repeated },
+    ClientRule { id: "token-at-oauth-host", level: Level::Must, doc: "Token requests go to the OAuth host (https://oauth.onshape.com/oauth/token).", fix: "Send token requests to ONSHAPE_OAUTH_URL/oauth/token, not to the API host.", judge: token_at_oauth_host },
+    ClientRule { id: "code-single-use", level: Level::Must, doc: "The authorization code is a one-time use token.", fix: "Redeem each code once and keep the tokens; a second redemption revokes them.", judge: code_single_use },
+    ClientRule { id: "code-expiry-handled", level: Level::Must, doc: "A code expires 60 s after issue: do not retry an expired code; authorize again or fail clearly.", fix: "On invalid_grant for an expired code, start a new authorization (or stop with a message); never resend the code.", judge: code_expiry_handled },
+    ClientRule { id: "secret-not-in-url", level: Level::Must, doc: "The client secret is protected like a password: never in a URL.", fix: "Send client_secret only in the token request's form body (or as HTTP Basic).", judge: secret_not_in_url },
+    ClientRule { id: "bearer-header", level: Level::Must, doc: "The access token goes in the header Authorization: Bearer <access_token> on every API request.", fix: "Set Authorization: Bearer <access_token>; never put the token in the URL.", judge: bearer_header },
+    ClientRule { id: "token-only-for-api", level: Level::Must, doc: "An OAuth token works for the APIs under /api only.", fix: "Send the bearer token only with requests to ONSHAPE_API_URL/api/….", judge: token_only_for_api },
+    ClientRule { id: "refresh-on-expiry", level: Level::Must, doc: "The access token lives 60 minutes; then the client must use the refresh token to get a new one.", fix: "On a 401 from the API, POST grant_type=refresh_token and retry the call with the new access token.", judge: refresh_on_expiry },
+    ClientRule { id: "refresh-token-rotated", level: Level::Must, doc: "Each refresh returns a new refresh token; the client must store and use the newest.", fix: "Replace the stored refresh token with the one of every token response.", judge: refresh_token_rotated },
+    ClientRule { id: "no-refresh-loop", level: Level::Must, doc: "A revoked grant invalidates the refresh token: stop refreshing, authorize again or fail with a clear message.", fix: "After a failed refresh, do not refresh again with that token: authorize again or stop with a message.", judge: no_refresh_loop },
+    ClientRule { id: "denied-handled", level: Level::Must, doc: "If the user denies, the callback carries error=access_denied: redeem nothing, stop with a message.", fix: "Check the callback for error= before looking for a code; on access_denied, stop with a message and a non-zero exit.", judge: denied_handled },
+    ClientRule { id: "scope-registered", level: Level::Must, doc: "The scope parameter may only name a subset of the registered scopes, space-separated.", fix: "Request only registered scopes by their current names (OAuth2Read …), separated by spaces.", judge: scope_registered },
+    ClientRule { id: "company-selected", level: Level::Must, doc: "Tokens are per user and company: send company_id, or let the user choose when they belong to several.", fix: "Send ONSHAPE_COMPANY_ID as company_id when it is set.", judge: company_selected },
+    ClientRule { id: "request-valid", level: Level::Must, doc: "Every request is one the mock accepts, but for the refusals a scenario provokes on purpose (expired token or code, revoked grant).", fix: "Read the mock's hint in the evidence: it names the documented rule the request broke.", judge: request_valid },
+    ClientRule { id: "retry-after-respected", level: Level::Should, doc: "On 429 (or 503) with Retry-After, wait that long before retrying.", fix: "Read Retry-After (seconds) and wait at least that long before the next attempt.", judge: retry_after_respected },
+    ClientRule { id: "exit-status", level: Level::Must, doc: "The client authorizes through BROWSER, makes every call of ONSHAPE_API_CALLS, and exits 0 when they all succeeded, non-zero with a message on stderr otherwise (the runner's contract).", fix: "Exit 0 only when every configured call succeeded; otherwise print why on stderr and exit non-zero.", judge: exit_status },
 ];
 
 pub fn by_id(id: &str) -> Option<&'static ClientRule> {

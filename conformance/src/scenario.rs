@@ -173,6 +173,20 @@ impl Scenario {
                 )));
             }
         }
+        let fixtures = mock_server::Fixtures::builtin();
+        let Some(user) = fixtures.users.iter().find(|u| u.email == s.user) else {
+            return Err(invalid(format!("user `{}` is not a fixture user", s.user)));
+        };
+        if let Some(c) = s
+            .choose_company
+            .as_ref()
+            .filter(|c| !user.companies.contains(c))
+        {
+            return Err(invalid(format!(
+                "choose_company `{c}` is not one of {}'s companies",
+                s.user
+            )));
+        }
         for t in &s.triggers {
             let actions = usize::from(t.advance.is_some())
                 + usize::from(t.revoke)
@@ -296,6 +310,11 @@ mod tests {
             err("title = 'T'\n[[faults]]\npath = '/api/*'\nstatus = 200\n").contains("status 200")
         );
         assert!(err("id = 'Bad_Id'\ntitle = 'T'\n").contains("kebab-case"));
+        assert!(err("title = 'T'\nuser = 'mallory@example.com'\n").contains("not a fixture user"));
+        assert!(
+            err("title = 'T'\nchoose_company = 'c0ffee00000000000000b22b'\n")
+                .contains("not one of")
+        );
         let ok = Scenario::parse("my-scenario", "title = 'T'\n").expect("minimal scenario");
         assert_eq!(ok.id, "my-scenario");
         assert_eq!(ok.user, "alice@example.com");

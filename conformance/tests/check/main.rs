@@ -133,6 +133,8 @@ const PITFALLS: &[&str] = &[
     "legacy-scopes",
     "ignore-company",
     "token-outside-api",
+    "ignore-scope",
+    "wrong-secret",
 ];
 
 #[test]
@@ -167,6 +169,15 @@ fn each_broken_client_fails_the_rules_of_its_pitfall() {
             "{pitfall}: {}",
             report.failures_text()
         );
+        // Shown only when the test fails: what the client said, scenario by scenario.
+        for sc in &report.scenarios {
+            eprintln!(
+                "--- {pitfall} / {}: {} ---\n{}",
+                sc.id,
+                sc.end,
+                sc.stderr.trim()
+            );
+        }
         snapshot(&format!("pitfall_{pitfall}"), &report);
     }
 }
