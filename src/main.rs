@@ -181,18 +181,26 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(conformance::check(
-        selected,
-        options,
-        args.jobs,
-        &baseline,
-        |r| {
+    let report = runtime.block_on(async {
+        let stop = shutdown_signal()?;
+        let run = conformance::check(selected, options, args.jobs, &baseline, |r| {
             // Writes ignore a closed stdout (`| head`): the reports and exit code still count.
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", r.line());
             let _ = out.flush();
-        },
-    ))?;
+        });
+        // Interrupted: dropping the run aborts the scenarios, which kills their clients and
+        // removes their scratch directories.
+        tokio::select! {
+            report = run => Ok::<_, anyhow::Error>(Some(report?)),
+            () = stop => Ok(None),
+        }
+    })?;
+    let Some(report) = report else {
+        conformance::driver::kill_all_clients();
+        eprintln!("onshape-mock: interrupted");
+        return Ok(ExitCode::from(130));
+    };
     let _ = write!(std::io::stdout(), "{}", report.failures_text());
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json()?)

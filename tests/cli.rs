@@ -471,3 +471,55 @@ fn scenarios_and_rules_are_listed() {
     }
     assert!(text.contains("SHOULD") && text.contains("MUST"));
 }
+
+#[test]
+fn an_interrupted_check_kills_its_clients() {
+    let marker = format!("sleep 37.{}", std::process::id() % 1000);
+    let mut child = Command::new(BIN)
+        .args([
+            "check",
+            "--command",
+            &marker,
+            "--scenario",
+            "happy-localhost",
+            "--scenario",
+            "happy-oob",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let running = |m: &str| {
+        let out = Command::new("pgrep")
+            .args(["-f", m])
+            .output()
+            .expect("pgrep runs");
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(&marker) < 2 {
+        assert!(Instant::now() < deadline, "the clients never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("waits");
+    assert_eq!(exit.code(), Some(130));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("reads");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        running(&marker),
+        0,
+        "no client outlives an interrupted check"
+    );
+}

@@ -190,6 +190,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let mut child = cmd
         .spawn()
         .map_err(|e| RunError::ClientStart(format!("sh -c {:?}: {e}", opts.command)))?;
+    let group = child.id().map(ProcessGroup::register);
     let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
     let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
     let mut stdin = child.stdin.take();
@@ -237,6 +238,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     drop(stdin);
     // Whatever the client left running (a browser it started, a server) goes with it.
     kill(&mut child).await;
+    if let Some(g) = group {
+        g.reaped();
+    }
     let stdout = collect(stdout).await;
     let stderr = collect(stderr).await;
     let (exchanges, dropped_exchanges) = {
@@ -547,15 +551,68 @@ fn new_lines(file: &Path, seen: &mut usize) -> Vec<String> {
 }
 
 async fn kill(child: &mut Child) {
-    #[cfg(unix)]
     if let Some(pid) = child.id() {
-        // The whole process group: `sh`, the client, anything it started.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{pid}")])
-            .status()
-            .await;
+        kill_group(pid);
     }
     let _ = child.kill().await;
+}
+
+/// SIGKILL to a whole process group: `sh`, the client, anything it started.
+fn kill_group(pgid: u32) {
+    #[cfg(unix)]
+    let _ = std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The process groups of the clients running now, so that an interrupted `check` can kill
+/// them ([`kill_all_clients`]); a run unregisters its group when it ends.
+static LIVE_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+struct ProcessGroup(u32);
+
+impl ProcessGroup {
+    fn register(pgid: u32) -> ProcessGroup {
+        live_groups().push(pgid);
+        ProcessGroup(pgid)
+    }
+
+    /// The run killed and reaped the group itself.
+    fn reaped(self) {
+        Self::unregister(self.0);
+        std::mem::forget(self);
+    }
+
+    fn unregister(pgid: u32) -> bool {
+        let mut live = live_groups();
+        let found = live.iter().position(|p| *p == pgid);
+        found.map(|i| live.swap_remove(i)).is_some()
+    }
+}
+
+impl Drop for ProcessGroup {
+    /// Dropped before the run reached its end (an aborted run): kill the group.
+    fn drop(&mut self) {
+        if Self::unregister(self.0) {
+            kill_group(self.0);
+        }
+    }
+}
+
+fn live_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Kills every client still running (for an interrupted `check`).
+pub fn kill_all_clients() {
+    let live = std::mem::take(&mut *live_groups());
+    for pgid in live {
+        kill_group(pgid);
+    }
 }
 
 async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> String {
