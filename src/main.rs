@@ -230,27 +230,27 @@ fn list_scenarios(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
 }
 
 fn rules_text() -> String {
-    use std::fmt::Write;
+    use mock_server::rules::Level;
+    let line = |id: &str, level: Level, doc: &str| {
+        let level = if level == Level::Must {
+            "MUST"
+        } else {
+            "SHOULD"
+        };
+        format!("  {id:<28} {level:<6} {doc}\n")
+    };
     let mut out = String::from("Client rules (judged by `check`):\n");
-    for r in conformance::rules::ALL {
-        let _ = writeln!(
-            out,
-            "  {:<28} {:<6} {}",
-            r.id,
-            format!("{:?}", r.level).to_uppercase(),
-            r.doc
-        );
-    }
+    out.extend(
+        conformance::rules::ALL
+            .iter()
+            .map(|r| line(r.id, r.level, r.doc)),
+    );
     out.push_str("\nRequest rules (enforced by the mock; each rejection names one):\n");
-    for r in mock_server::rules::ALL {
-        let _ = writeln!(
-            out,
-            "  {:<28} {:<6} {}",
-            r.id,
-            format!("{:?}", r.level).to_uppercase(),
-            r.doc
-        );
-    }
+    out.extend(
+        mock_server::rules::ALL
+            .iter()
+            .map(|r| line(r.id, r.level, r.doc)),
+    );
     out
 }
 

@@ -10,12 +10,8 @@ use serde::Serialize;
 use crate::driver::{ClientEnd, RunRecord};
 use crate::scenario::{Decision, Expect};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    Must,
-    Should,
-}
+/// MUST or SHOULD: the same scale as the mock's request rules.
+pub use mock_server::rules::Level;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
