@@ -117,16 +117,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         max_logged_requests: MAX_EXCHANGES,
         ..Config::default()
     };
-    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let mock = mock_server::spawn(
-        config,
-        Binds {
-            oauth: loopback,
-            api: Some(loopback),
-        },
-    )
-    .await
-    .map_err(|e| RunError::Mock(e.to_string()))?;
+    let mock = mock_server::spawn(config, Binds::ephemeral_two_origins())
+        .await
+        .map_err(|e| RunError::Mock(e.to_string()))?;
     let state = mock.state.clone();
     let redirect_uri = match scenario.redirect {
         RedirectKind::Localhost => format!("http://localhost:{}/callback", free_port()?),

@@ -32,6 +32,16 @@ impl Binds {
             api: None,
         }
     }
+
+    /// The OAuth and API origins on two ephemeral loopback ports, as oauth.onshape.com and
+    /// cad.onshape.com are two hosts (the conformance runner, tests).
+    pub fn ephemeral_two_origins() -> Binds {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        Binds {
+            oauth: loopback,
+            api: Some(loopback),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

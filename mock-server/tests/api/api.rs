@@ -2,7 +2,6 @@
 //! users, per-company documents, paging, versions and routing — each rule rejected and
 //! accepted side by side.
 
-use mock_server::{Binds, Config};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -533,14 +532,7 @@ async fn a_bearer_token_outside_api_is_refused() {
 
 #[tokio::test]
 async fn with_separate_origins_the_api_is_only_on_the_api_origin() {
-    let m = spawn_mock_with(
-        Config::default(),
-        Binds {
-            oauth: "127.0.0.1:0".parse().expect("addr"),
-            api: Some("127.0.0.1:0".parse().expect("addr")),
-        },
-    )
-    .await;
+    let m = spawn_two_origins().await;
     let (token, _) = m.tokens(WEB).await;
 
     let on_oauth = m.api(Method::GET, "/api/users/sessioninfo", &token).await;

@@ -368,14 +368,7 @@ async fn oob_shows_the_code_in_the_title() {
 
 #[tokio::test]
 async fn the_oauth_endpoints_answer_on_the_api_origin_too() {
-    let m = spawn_mock_with(
-        mock_server::Config::default(),
-        mock_server::Binds {
-            oauth: "127.0.0.1:0".parse().expect("addr"),
-            api: Some("127.0.0.1:0".parse().expect("addr")),
-        },
-    )
-    .await;
+    let m = spawn_two_origins().await;
     assert_ne!(m.mock.oauth_addr, m.mock.api_addr);
     m.script_consent("grant", ALICE, None).await;
     let url = format!(

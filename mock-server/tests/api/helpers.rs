@@ -126,6 +126,11 @@ pub async fn spawn_mock() -> TestMock {
     spawn_mock_with(Config::default(), Binds::ephemeral()).await
 }
 
+/// A mock with the OAuth and API origins on two ports.
+pub async fn spawn_two_origins() -> TestMock {
+    spawn_mock_with(Config::default(), Binds::ephemeral_two_origins()).await
+}
+
 pub async fn spawn_mock_with(config: Config, binds: Binds) -> TestMock {
     let state = AppState::with_clock(config, Clock::frozen_at(START)).expect("valid config");
     let mock = spawn_with_state(state, binds).await.expect("mock starts");

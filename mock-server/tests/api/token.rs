@@ -2,7 +2,6 @@
 //! side — request shape, encoding, client authentication, code redemption, refresh.
 
 use mock_server::form::encode;
-use mock_server::{Binds, Config};
 use reqwest::Method;
 use serde_json::json;
 
@@ -899,14 +898,7 @@ async fn error_bodies_name_error_description_hint_and_rule_and_are_not_cached() 
 
 #[tokio::test]
 async fn the_token_endpoint_answers_on_the_api_origin_too() {
-    let m = spawn_mock_with(
-        Config::default(),
-        Binds {
-            oauth: "127.0.0.1:0".parse().expect("addr"),
-            api: Some("127.0.0.1:0".parse().expect("addr")),
-        },
-    )
-    .await;
+    let m = spawn_two_origins().await;
     assert_ne!(m.mock.api_url(), m.mock.oauth_url(), "two origins");
     let code = m.code(WEB).await;
     let on_api = |body: String| {
