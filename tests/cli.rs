@@ -523,3 +523,32 @@ fn an_interrupted_check_kills_its_clients() {
         "no client outlives an interrupted check"
     );
 }
+
+#[test]
+fn a_should_rule_warns_without_failing_and_junit_shows_it() {
+    let dir = scratch("warn");
+    let junit = dir.join("w.xml");
+    let (code, stdout, _) = run_check(&[
+        "--command",
+        &reference(Some("ignore-retry-after")),
+        "--scenario",
+        "rate-limited",
+        "--junit",
+        junit.to_str().expect("path"),
+    ]);
+    assert_eq!(
+        code,
+        Some(0),
+        "a SHOULD rule does not fail the run: {stdout}"
+    );
+    assert!(
+        stdout.contains("WARN  rate-limited") && stdout.contains("retry-after-respected"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains("name=\"warning:retry-after-respected\""),
+        "{xml}"
+    );
+    assert!(!xml.contains("<failure"), "{xml}");
+}

@@ -301,6 +301,17 @@ impl RunReport {
             case.set_time(Duration::from_millis(s.duration_ms));
             case.set_system_out(s.stdout.clone());
             case.set_system_err(s.stderr.clone());
+            // SHOULD rules do not fail a test case; CI still sees them as properties.
+            for w in s
+                .findings
+                .iter()
+                .filter(|f| f.finding.outcome == Outcome::Warn)
+            {
+                case.add_property(quick_junit::Property::new(
+                    format!("warning:{}", w.finding.rule),
+                    w.finding.message.clone(),
+                ));
+            }
             suite.add_test_case(case);
         }
         if !self.summary.stale_baseline.is_empty() {

@@ -42,7 +42,8 @@ impl Fault {
         Ok(())
     }
 
-    fn matches(&self, path: &str) -> bool {
+    /// Whether the fault applies to `path`.
+    pub fn matches(&self, path: &str) -> bool {
         match self.path.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
             None => path == self.path,
