@@ -42,10 +42,6 @@ async fn api_json(m: &TestMock, method: Method, path: &str, token: &str, body: V
     .await
 }
 
-async fn sessioninfo(m: &TestMock, token: &str) -> Resp {
-    m.api(Method::GET, "/api/users/sessioninfo", token).await
-}
-
 /// The ids of a documents page.
 #[track_caller]
 fn ids(page: &Resp) -> Vec<String> {
@@ -89,7 +85,7 @@ async fn sessioninfo_answers_with_version_and_request_id_and_pii_only_with_read_
     let m = spawn_mock().await;
     let (full, _) = m.tokens(WEB).await;
 
-    let r = sessioninfo(&m, &full).await;
+    let r = m.sessioninfo(&full).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         r.header("x-api-version").is_some(),
@@ -110,7 +106,7 @@ async fn sessioninfo_answers_with_version_and_request_id_and_pii_only_with_read_
     assert_eq!(info["company"]["id"], ACME);
 
     let (no_pii, _) = web_tokens(&m, ALICE, None, &[("scope", "OAuth2Read")]).await;
-    let r = sessioninfo(&m, &no_pii).await;
+    let r = m.sessioninfo(&no_pii).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let info = r.json();
     assert!(
@@ -141,7 +137,7 @@ async fn no_authorization_header_is_refused_with_a_bearer_challenge() {
     let none = m.get("/api/users/sessioninfo").await;
     assert_unauthorized(&none, "bearer-header");
 
-    assert_eq!(sessioninfo(&m, &token).await.status, 200);
+    assert_eq!(m.sessioninfo(&token).await.status, 200);
 }
 
 #[tokio::test]
@@ -169,7 +165,7 @@ async fn a_token_in_the_query_string_is_refused_and_in_the_header_accepted() {
         .await;
     assert_unauthorized(&both, "bearer-header");
 
-    assert_eq!(sessioninfo(&m, &token).await.status, 200);
+    assert_eq!(m.sessioninfo(&token).await.status, 200);
 }
 
 #[tokio::test]
@@ -195,7 +191,7 @@ async fn the_basic_scheme_is_refused_and_bearer_accepted() {
         .await;
     assert_unauthorized(&raw_token, "bearer-header");
 
-    assert_eq!(sessioninfo(&m, &token).await.status, 200);
+    assert_eq!(m.sessioninfo(&token).await.status, 200);
 }
 
 #[tokio::test]
@@ -203,10 +199,12 @@ async fn an_unknown_token_is_refused() {
     let m = spawn_mock().await;
     let (token, _) = m.tokens(WEB).await;
 
-    let unknown = sessioninfo(&m, "thisTokenWasNeverIssuedByTheMock00000000").await;
+    let unknown = m
+        .sessioninfo("thisTokenWasNeverIssuedByTheMock00000000")
+        .await;
     assert_unauthorized(&unknown, "access-token-valid");
 
-    assert_eq!(sessioninfo(&m, &token).await.status, 200);
+    assert_eq!(m.sessioninfo(&token).await.status, 200);
 }
 
 #[tokio::test]
@@ -216,18 +214,18 @@ async fn an_access_token_expires_after_60_minutes() {
 
     m.advance(3599).await;
     assert_eq!(
-        sessioninfo(&m, &token).await.status,
+        m.sessioninfo(&token).await.status,
         200,
         "still valid at 3599 s"
     );
 
     m.advance(2).await; // 3601 s
-    let expired = sessioninfo(&m, &token).await;
+    let expired = m.sessioninfo(&token).await;
     assert_unauthorized(&expired, "access-token-expired");
 
     let (fresh, _) = assert_tokens(&m.refresh(WEB, &refresh).await);
     assert_eq!(
-        sessioninfo(&m, &fresh).await.status,
+        m.sessioninfo(&fresh).await.status,
         200,
         "a refreshed token works"
     );
@@ -238,7 +236,7 @@ async fn a_token_of_a_revoked_grant_is_refused() {
     let m = spawn_mock().await;
     let (token, _) = m.tokens(WEB).await;
     assert_eq!(
-        sessioninfo(&m, &token).await.status,
+        m.sessioninfo(&token).await.status,
         200,
         "works before the revocation"
     );
@@ -251,15 +249,11 @@ async fn a_token_of_a_revoked_grant_is_refused() {
         .await;
     assert_eq!(revoke.status, 200, "{}", revoke.body);
 
-    let r = sessioninfo(&m, &token).await;
+    let r = m.sessioninfo(&token).await;
     assert_unauthorized(&r, "grant-active");
 
     let (again, _) = m.tokens(WEB).await;
-    assert_eq!(
-        sessioninfo(&m, &again).await.status,
-        200,
-        "a new grant works"
-    );
+    assert_eq!(m.sessioninfo(&again).await.status, 200, "a new grant works");
 }
 
 // ----- scopes and light users --------------------------------------------------------------
@@ -535,7 +529,7 @@ async fn with_separate_origins_the_api_is_only_on_the_api_origin() {
     let m = spawn_two_origins().await;
     let (token, _) = m.tokens(WEB).await;
 
-    let on_oauth = m.api(Method::GET, "/api/users/sessioninfo", &token).await;
+    let on_oauth = m.sessioninfo(&token).await;
     assert_rejected(&on_oauth, 404, "api-route");
 
     let on_api = m

@@ -198,7 +198,7 @@ async fn a_registered_app_gets_onshape_shaped_credentials_and_completes_a_flow()
         redirect: "https://app.example.org/oauth/callback",
     };
     let (access, refresh) = m.tokens(creds).await;
-    let info = m.api(Method::GET, "/api/users/sessioninfo", &access).await;
+    let info = m.sessioninfo(&access).await;
     assert_eq!(info.status, 200, "{}", info.body);
     assert_eq!(info.json()["clientId"], client_id.as_str());
     assert_eq!(info.json()["email"], ALICE, "OAuth2ReadPII was registered");
@@ -475,11 +475,7 @@ async fn revoking_a_grant_that_does_not_exist_is_404() {
     let revoked = m.post_json("/__mock/grants/revoke", body.clone()).await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
     assert_eq!(revoked.json()["revoked_grants"], 1);
-    assert_rejected(
-        &m.api(Method::GET, "/api/users/sessioninfo", &access).await,
-        401,
-        "grant-active",
-    );
+    assert_rejected(&m.sessioninfo(&access).await, 401, "grant-active");
 
     let again = m.post_json("/__mock/grants/revoke", body).await;
     assert_eq!(again.status, 404, "a revoked grant is gone: {}", again.body);
@@ -498,12 +494,7 @@ async fn the_request_log_records_method_path_query_status_rule_and_hint() {
         .await;
     assert_rejected(&refused, 401, "token-post");
     let (access, _) = m.tokens(WEB).await;
-    assert_eq!(
-        m.api(Method::GET, "/api/users/sessioninfo", &access)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(m.sessioninfo(&access).await.status, 200);
 
     let (log, _) = requests(&m).await;
     let gets = exchanges(&log, "GET", "/oauth/token");
@@ -563,12 +554,7 @@ async fn the_request_log_masks_the_client_secret_and_fingerprints_tokens() {
     let code = m.code(WEB).await;
     let (access, refresh) = assert_tokens(&m.redeem(WEB, &code).await);
     let (access2, refresh2) = assert_tokens(&m.refresh(WEB, &refresh).await);
-    assert_eq!(
-        m.api(Method::GET, "/api/users/sessioninfo", &access2)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(m.sessioninfo(&access2).await.status, 200);
     // HTTP Basic.
     let basic_code = m.code(WEB).await;
     let basic = m
@@ -788,10 +774,5 @@ async fn reset_removes_created_apps_and_resets_the_clock() {
         .await;
     assert_rejected(&r, 401, "client-known");
     let (access, _) = m.tokens(WEB).await;
-    assert_eq!(
-        m.api(Method::GET, "/api/users/sessioninfo", &access)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(m.sessioninfo(&access).await.status, 200);
 }

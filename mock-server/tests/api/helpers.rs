@@ -271,6 +271,12 @@ impl TestMock {
         self.tokens_as(app, ALICE).await
     }
 
+    /// `GET /api/users/sessioninfo` with a bearer token.
+    pub async fn sessioninfo(&self, token: &str) -> Resp {
+        self.api(reqwest::Method::GET, "/api/users/sessioninfo", token)
+            .await
+    }
+
     /// An /api call with a bearer token.
     pub async fn api(&self, method: reqwest::Method, path: &str, token: &str) -> Resp {
         self.send(self.http.request(method, self.url(path)).bearer_auth(token))

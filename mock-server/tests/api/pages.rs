@@ -286,19 +286,12 @@ async fn applications_page_lists_and_revokes_grants() {
         "{}",
         after.body
     );
-    assert_rejected(
-        &m.api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-            .await,
-        401,
-        "grant-active",
-    );
+    assert_rejected(&m.sessioninfo(&access).await, 401, "grant-active");
     assert_rejected(&m.refresh(WEB, &refresh).await, 401, "grant-active");
 
     let (again, _) = m.tokens(WEB).await;
     assert_eq!(
-        m.api(reqwest::Method::GET, "/api/users/sessioninfo", &again)
-            .await
-            .status,
+        m.sessioninfo(&again).await.status,
         200,
         "granting again works"
     );

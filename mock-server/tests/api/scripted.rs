@@ -96,22 +96,11 @@ async fn a_trigger_moves_the_clock_after_the_first_api_call() {
         )
         .await;
     assert_eq!(added.status, 201, "{}", added.body);
-    assert_eq!(
-        m.api(Method::GET, "/api/users/sessioninfo", &access)
-            .await
-            .status,
-        200
-    );
-    assert_rejected(
-        &m.api(Method::GET, "/api/users/sessioninfo", &access).await,
-        401,
-        "access-token-expired",
-    );
+    assert_eq!(m.sessioninfo(&access).await.status, 200);
+    assert_rejected(&m.sessioninfo(&access).await, 401, "access-token-expired");
     let (fresh, _) = assert_tokens(&m.refresh(WEB, &refresh).await);
     assert_eq!(
-        m.api(Method::GET, "/api/users/sessioninfo", &fresh)
-            .await
-            .status,
+        m.sessioninfo(&fresh).await.status,
         200,
         "the trigger fired once"
     );
@@ -129,11 +118,7 @@ async fn a_trigger_revokes_the_grant_after_a_refresh() {
     )
     .await;
     let (access, newer) = assert_tokens(&m.refresh(WEB, &refresh).await);
-    assert_rejected(
-        &m.api(Method::GET, "/api/users/sessioninfo", &access).await,
-        401,
-        "grant-active",
-    );
+    assert_rejected(&m.sessioninfo(&access).await, 401, "grant-active");
     assert_rejected(&m.refresh(WEB, &newer).await, 401, "grant-active");
     let bad = m
         .post_json(

@@ -2,7 +2,6 @@
 //! side — request shape, encoding, client authentication, code redemption, refresh.
 
 use mock_server::form::encode;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -53,10 +52,6 @@ fn description(resp: &Resp) -> String {
 #[track_caller]
 fn hint(resp: &Resp) -> String {
     resp.json()["hint"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn sessioninfo_status(m: &TestMock, access: &str) -> Resp {
-    m.api(Method::GET, "/api/users/sessioninfo", access).await
 }
 
 // ----- request shape ---------------------------------------------------------------------
@@ -548,7 +543,7 @@ async fn a_reused_code_is_refused_and_revokes_the_first_tokens() {
     let code = m.code(WEB).await;
     let (access, refresh) = assert_tokens(&m.redeem(WEB, &code).await);
     assert_eq!(
-        sessioninfo_status(&m, &access).await.status,
+        m.sessioninfo(&access).await.status,
         200,
         "the first tokens work before the replay"
     );
@@ -557,7 +552,7 @@ async fn a_reused_code_is_refused_and_revokes_the_first_tokens() {
     assert_rejected(&again, 401, "code-single-use");
     assert_eq!(again.json()["error"], "invalid_grant");
 
-    let api = sessioninfo_status(&m, &access).await;
+    let api = m.sessioninfo(&access).await;
     assert_rejected(&api, 401, "code-single-use");
     let refreshed = m.refresh(WEB, &refresh).await;
     assert_eq!(
@@ -569,7 +564,7 @@ async fn a_reused_code_is_refused_and_revokes_the_first_tokens() {
 
     // A fresh authorization still works.
     let (fresh, _) = m.tokens(WEB).await;
-    assert_eq!(sessioninfo_status(&m, &fresh).await.status, 200);
+    assert_eq!(m.sessioninfo(&fresh).await.status, 200);
 }
 
 #[tokio::test]
@@ -703,7 +698,7 @@ async fn refresh_rotates_the_refresh_token() {
     let (access2, second) = assert_tokens(&m.refresh(WEB, &first).await);
     assert_ne!(first, second, "a refresh returns a new refresh token");
     assert_eq!(
-        sessioninfo_status(&m, &access2).await.status,
+        m.sessioninfo(&access2).await.status,
         200,
         "the new access token works"
     );
@@ -714,7 +709,7 @@ async fn refresh_rotates_the_refresh_token() {
 
     let (access3, third) = assert_tokens(&m.refresh(WEB, &second).await);
     assert_ne!(second, third);
-    assert_eq!(sessioninfo_status(&m, &access3).await.status, 200);
+    assert_eq!(m.sessioninfo(&access3).await.status, 200);
 }
 
 #[tokio::test]
@@ -760,7 +755,7 @@ async fn refresh_after_the_grant_is_revoked_is_refused_until_reauthorized() {
     let (access, fresh) = m.tokens(WEB).await;
     let (_, after) = assert_tokens(&m.refresh(WEB, &fresh).await);
     assert_ne!(after, live);
-    assert_eq!(sessioninfo_status(&m, &access).await.status, 200);
+    assert_eq!(m.sessioninfo(&access).await.status, 200);
 }
 
 #[tokio::test]
@@ -798,7 +793,7 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it() {
         ])
         .await;
     let (access, _) = assert_tokens(&narrower);
-    let info = sessioninfo_status(&m, &access).await;
+    let info = m.sessioninfo(&access).await;
     assert_eq!(info.status, 200, "{}", info.body);
     assert_eq!(
         info.json()["oauth2Scopes"],
