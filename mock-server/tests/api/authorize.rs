@@ -318,10 +318,7 @@ async fn company_id_must_be_one_of_the_users_companies() {
         .location_param("code")
         .expect("a code for alice's own company");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-        .await
-        .json();
+    let info = m.sessioninfo(&access).await.json();
     assert_eq!(info["company"]["id"], ACME);
 }
 
@@ -337,10 +334,7 @@ async fn scripted_consent_for_a_multi_company_user_uses_company_id() {
         .await;
     let code = r.location_param("code").expect("code");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-        .await
-        .json();
+    let info = m.sessioninfo(&access).await.json();
     assert_eq!(
         info["company"]["id"], GLOBEX,
         "the token belongs to the chosen company"
@@ -432,9 +426,6 @@ async fn comma_separated_scopes_are_accepted_only_when_configured() {
         .location_param("code")
         .expect("a code with --allow-comma-scopes");
     let (access, _) = assert_tokens(&lenient.redeem(WEB, &code).await);
-    let info = lenient
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-        .await
-        .json();
+    let info = lenient.sessioninfo(&access).await.json();
     assert_eq!(info["oauth2Scopes"], 2 | 4, "Read and Write, nothing else");
 }

@@ -30,9 +30,7 @@ async fn exactly_one_of_many_concurrent_redemptions_wins() {
     assert_eq!(losers, 31);
 
     let (access, refresh) = &winners[0];
-    let api = m
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", access)
-        .await;
+    let api = m.sessioninfo(access).await;
     assert_rejected(&api, 401, "code-single-use");
     let again = m.refresh(WEB, refresh).await;
     assert_rejected(&again, 401, "code-single-use");

@@ -52,6 +52,20 @@ async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) 
     (consent, request)
 }
 
+/// Submits the consent form of `consent` with `decision` (and `extra` fields).
+async fn answer(
+    m: &TestMock,
+    consent: &Resp,
+    request: &str,
+    decision: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let action = form_action(&consent.body, "consent");
+    let mut fields = vec![("request", request), ("decision", decision)];
+    fields.extend_from_slice(extra);
+    m.post_form(&action, encode(&fields)).await
+}
+
 #[tokio::test]
 async fn login_consent_grant_redirects_with_code_and_state() {
     let m = spawn_mock().await;
@@ -78,21 +92,12 @@ async fn login_consent_grant_redirects_with_code_and_state() {
         redact(&consent.body, &request, "REQUEST_ID")
     );
 
-    let action = form_action(&consent.body, "consent");
-    let granted = m
-        .post_form(
-            &action,
-            encode(&[("request", &request), ("decision", "grant")]),
-        )
-        .await;
+    let granted = answer(&m, &consent, &request, "grant", &[]).await;
     assert_eq!(granted.status, 302, "{}", granted.body);
     assert_eq!(granted.location_param("state").as_deref(), Some("xyz"));
     let code = granted.location_param("code").expect("a code");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-        .await
-        .json();
+    let info = m.sessioninfo(&access).await.json();
     assert_eq!(info["email"], ALICE);
 }
 
@@ -106,13 +111,7 @@ async fn deny_redirects_with_access_denied() {
         ALICE,
     )
     .await;
-    let action = form_action(&consent.body, "consent");
-    let denied = m
-        .post_form(
-            &action,
-            encode(&[("request", &request), ("decision", "deny")]),
-        )
-        .await;
+    let denied = answer(&m, &consent, &request, "deny", &[]).await;
     assert_eq!(denied.status, 302);
     assert_eq!(
         denied.location_param("error").as_deref(),
@@ -132,32 +131,13 @@ async fn a_user_in_two_companies_chooses_one() {
         consent.body
     );
     assert!(consent.body.contains("name=\"company_id\""));
-    let action = form_action(&consent.body, "consent");
-
-    let unchosen = m
-        .post_form(
-            &action,
-            encode(&[("request", &request), ("decision", "grant")]),
-        )
-        .await;
+    let unchosen = answer(&m, &consent, &request, "grant", &[]).await;
     assert_eq!(unchosen.status, 400, "granting without choosing is refused");
 
-    let chosen = m
-        .post_form(
-            &action,
-            encode(&[
-                ("request", &request),
-                ("decision", "grant"),
-                ("company_id", GLOBEX),
-            ]),
-        )
-        .await;
+    let chosen = answer(&m, &consent, &request, "grant", &[("company_id", GLOBEX)]).await;
     let code = chosen.location_param("code").expect("code");
     let (access, _) = assert_tokens(&m.redeem(WEB, &code).await);
-    let info = m
-        .api(reqwest::Method::GET, "/api/users/sessioninfo", &access)
-        .await
-        .json();
+    let info = m.sessioninfo(&access).await.json();
     assert_eq!(info["company"]["id"], GLOBEX);
 }
 
@@ -211,13 +191,7 @@ async fn a_company_the_user_is_not_in_is_an_error_redirect() {
 async fn oob_pages_match_their_snapshots() {
     let m = spawn_mock().await;
     let (consent, request) = login(&m, DESKTOP, &[], ALICE).await;
-    let action = form_action(&consent.body, "consent");
-    let granted = m
-        .post_form(
-            &action,
-            encode(&[("request", &request), ("decision", "grant")]),
-        )
-        .await;
+    let granted = answer(&m, &consent, &request, "grant", &[]).await;
     assert_eq!(granted.status, 200);
     let code = input_free_code(&granted.body);
     assert!(granted
@@ -227,13 +201,7 @@ async fn oob_pages_match_their_snapshots() {
     assert_tokens(&m.redeem(DESKTOP, &code).await);
 
     let (consent, request) = login(&m, DESKTOP, &[], ALICE).await;
-    let action = form_action(&consent.body, "consent");
-    let denied = m
-        .post_form(
-            &action,
-            encode(&[("request", &request), ("decision", "deny")]),
-        )
-        .await;
+    let denied = answer(&m, &consent, &request, "deny", &[]).await;
     assert!(
         denied.body.contains("<title>Error description="),
         "{}",
