@@ -476,7 +476,8 @@ fn forge_state(location: &str) -> String {
     url.to_string()
 }
 
-fn query_param(location: &str, name: &str) -> Option<String> {
+/// The decoded value of the query parameter `name` of a URL.
+pub fn query_param(location: &str, name: &str) -> Option<String> {
     let url = url::Url::parse(location).ok()?;
     url.query_pairs()
         .find(|(k, _)| k == name)

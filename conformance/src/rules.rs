@@ -154,14 +154,6 @@ fn authorize_urls(run: &RunRecord) -> impl Iterator<Item = &str> {
     run.opened.iter().map(|o| o.url.as_str())
 }
 
-fn url_param(url: &str, name: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    parsed
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 fn authorize_get(run: &RunRecord) -> Verdict {
     let posted: Vec<String> = run
         .exchanges
@@ -195,7 +187,7 @@ fn authorize_get(run: &RunRecord) -> Verdict {
 
 fn state_sent(run: &RunRecord) -> Verdict {
     let missing: Vec<String> = authorize_urls(run)
-        .filter(|u| url_param(u, "state").is_none_or(|s| s.is_empty()))
+        .filter(|u| crate::driver::query_param(u, "state").is_none_or(|s| s.is_empty()))
         .map(|u| format!("opened {u}"))
         .collect();
     match (missing.is_empty(), run.opened.is_empty()) {
@@ -262,7 +254,7 @@ fn token_at_oauth_host(run: &RunRecord) -> Verdict {
 
 fn secret_not_in_url(run: &RunRecord) -> Verdict {
     let mut leaks: Vec<String> = authorize_urls(run)
-        .filter(|u| url_param(u, "client_secret").is_some())
+        .filter(|u| crate::driver::query_param(u, "client_secret").is_some())
         .map(|u| format!("opened {}", mock_server::record::mask_query(u)))
         .collect();
     leaks.extend(
@@ -586,7 +578,7 @@ fn scope_as_configured(run: &RunRecord) -> Verdict {
     }
     let want = run.scenario.scope.as_deref();
     let wrong: Vec<String> = authorize_urls(run)
-        .filter(|u| url_param(u, "scope").as_deref() != want)
+        .filter(|u| crate::driver::query_param(u, "scope").as_deref() != want)
         .map(|u| format!("opened {}", mock_server::record::mask_query_in_url(u)))
         .collect();
     match (wrong.is_empty(), want) {

@@ -274,13 +274,20 @@ impl Store {
         self.apps.get(client_id)
     }
 
-    /// The registered client id closest to `given` (for "did you mean" hints).
-    pub fn closest_client_id(&self, given: &str) -> Option<&str> {
+    /// The hint for an unknown client id: the registered id it was probably meant to be (a
+    /// dropped trailing `=`, a case slip), or where ids come from.
+    pub fn unknown_client_hint(&self, given: &str) -> String {
         let trimmed = given.trim_end_matches('=');
-        self.apps
+        let close = self
+            .apps
             .keys()
-            .find(|id| id.trim_end_matches('=') == trimmed || id.eq_ignore_ascii_case(given))
-            .map(String::as_str)
+            .find(|id| id.trim_end_matches('=') == trimmed || id.eq_ignore_ascii_case(given));
+        match close {
+            Some(close) => format!(
+                "No application has this client id; did you mean `{close}`? Send it exactly, each `=` encoded as %3D."
+            ),
+            None => "No application has this client id: use the one issued at registration.".to_owned(),
+        }
     }
 
     pub fn apps(&self) -> impl Iterator<Item = &App> {

@@ -122,12 +122,7 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         match store.app(&client_id) {
             Some(app) => (app.redirect_uris.clone(), app.scopes),
             None => {
-                let hint = match store.closest_client_id(&client_id) {
-                    Some(close) => format!(
-                        "No application has this client id; did you mean `{close}`? Send it exactly, trailing `=` encoded as %3D."
-                    ),
-                    None => "No application has this client id: use the one issued at registration.".to_owned(),
-                };
+                let hint = store.unknown_client_hint(&client_id);
                 return Err(page(
                     rules::CLIENT_KNOWN,
                     format!("unknown client_id `{client_id}`"),

@@ -232,10 +232,7 @@ fn authenticate_client(
     };
     let store = state.store();
     let Some(app) = store.app(&id) else {
-        let hint = match store.closest_client_id(&id) {
-            Some(close) => format!("No application has this client id; did you mean `{close}`? Send it exactly, each `=` as %3D."),
-            None => "No application has this client id: use the one issued at registration.".to_owned(),
-        };
+        let hint = store.unknown_client_hint(&id);
         return Err(
             invalid_client(rules::CLIENT_KNOWN, format!("unknown client_id `{id}`")).hint(hint),
         );
