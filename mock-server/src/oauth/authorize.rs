@@ -81,11 +81,11 @@ pub async fn not_get(State(state): State<AppState>) -> Response {
 }
 
 fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
-    let page = |rule, d: String| Failure::Page(Rejection::new(ErrorCode::InvalidRequest, rule, d));
+    // Until the client and redirect URI are known, a refusal is a page (`Failure::Page`).
+    let page = |rule, d: String| Rejection::new(ErrorCode::InvalidRequest, rule, d);
     let query = form::parse(raw_query.as_bytes()).map_err(|e| {
-        Failure::Page(
-            Rejection::new(
-                ErrorCode::InvalidRequest,
+        Failure::from(
+            page(
                 rules::QUERY_ENCODING,
                 format!("the query string does not parse: {e}"),
             )
@@ -96,25 +96,25 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         return Err(page(
             rules::PARAM_ONCE,
             format!("the parameter `{name}` appears more than once"),
-        ));
+        )
+        .into());
     }
     let one = |name: &str| query.value(name).ok().flatten();
     let Some(client_field) = query.get("client_id").ok().flatten() else {
         return Err(page(rules::CLIENT_KNOWN, "client_id is missing".into())
-            .hint_page("Add client_id=<your client id, with each `=` encoded as %3D> to the authorization URL."));
+            .hint("Add client_id=<your client id, with each `=` encoded as %3D> to the authorization URL.")
+            .into());
     };
     if client_field.raw_equals {
-        return Err(Failure::Page(
-            Rejection::new(
-                ErrorCode::InvalidRequest,
-                rules::CLIENT_ID_ENCODED,
-                "the client_id carries an unencoded `=`",
-            )
-            .hint(format!(
-                "The client id ends in `=`, which must be sent as %3D: client_id={}",
-                form::encode_component(&client_field.value)
-            )),
-        ));
+        return Err(page(
+            rules::CLIENT_ID_ENCODED,
+            "the client_id carries an unencoded `=`".into(),
+        )
+        .hint(format!(
+            "The client id ends in `=`, which must be sent as %3D: client_id={}",
+            form::encode_component(&client_field.value)
+        ))
+        .into());
     }
     let client_id = client_field.value.clone();
     let (registered, app_scopes) = {
@@ -127,7 +127,8 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
                     rules::CLIENT_KNOWN,
                     format!("unknown client_id `{client_id}`"),
                 )
-                .hint_page(&hint));
+                .hint(hint)
+                .into());
             }
         }
     };
@@ -140,10 +141,11 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
                     rules::REDIRECT_URI_REGISTERED,
                     format!("redirect_uri `{given}` is not registered for this application"),
                 )
-                .hint_page(&format!(
+                .hint(format!(
                     "Redirect URIs must match a registered value exactly; {}.",
                     explain_redirect_mismatch(given, &registered)
-                )))
+                ))
+                .into())
             }
         },
         None => match registered.first() {
@@ -152,7 +154,8 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
                 return Err(page(
                     rules::REDIRECT_URI_REGISTERED,
                     "the application has no registered redirect URI".into(),
-                ))
+                )
+                .into())
             }
         },
     };
@@ -232,16 +235,9 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
     })
 }
 
-trait HintPage {
-    fn hint_page(self, hint: &str) -> Failure;
-}
-
-impl HintPage for Failure {
-    fn hint_page(self, hint: &str) -> Failure {
-        match self {
-            Failure::Page(r) => Failure::Page(r.hint(hint)),
-            other => other,
-        }
+impl From<Rejection> for Failure {
+    fn from(r: Rejection) -> Failure {
+        Failure::Page(r)
     }
 }
 
