@@ -73,10 +73,6 @@ pub struct Delivered {
 #[derive(Debug, Clone)]
 pub struct RunRecord {
     pub scenario: Scenario,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub oauth_url: String,
-    pub api_url: String,
     pub exchanges: Vec<Exchange>,
     pub opened: Vec<Opened>,
     pub delivered: Vec<Delivered>,
@@ -188,7 +184,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
     let mut stdin = child.stdin.take();
 
-    let browser = Browser::new(vec![oauth_url.clone(), api_url.clone()]);
+    let browser = Browser::new(vec![oauth_url, api_url]);
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let mut session = Session {
         scenario,
@@ -272,10 +268,6 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     }
     Ok(RunRecord {
         scenario: scenario.clone(),
-        client_id: app.client_id,
-        redirect_uri,
-        oauth_url,
-        api_url,
         exchanges,
         opened,
         delivered,
