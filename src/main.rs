@@ -66,6 +66,21 @@ struct Check {
     /// now passes is stale and does.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// Write one HAR 1.2 file per scenario (`ID.har`) into this directory.
+    #[arg(long, value_name = "DIR")]
+    har: Option<PathBuf>,
+    /// Web-app mode: the URL where the app starts a sign-in, e.g.
+    /// `http://localhost:{port}/login` or just `/login` (`{port}` is the port of
+    /// ONSHAPE_REDIRECT_URI, where the app listens). The runner's browser starts there.
+    #[arg(long, value_name = "URL")]
+    app_url: Option<String>,
+    /// The libfaketime library that moves the client's clock with the mock's (default:
+    /// $ONSHAPE_MOCK_FAKETIME_LIB, then Debian's path).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_shared_clock")]
+    faketime_lib: Option<PathBuf>,
+    /// Leave the client's clock alone when the mock's moves.
+    #[arg(long)]
+    no_shared_clock: bool,
 }
 
 #[derive(clap::Args)]
@@ -174,16 +189,35 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("the baseline names unknown scenario `{unknown}`");
     }
+    if let Some(url) = &args.app_url {
+        check_app_url(url)?;
+    }
+    // Report paths are tried before anything runs: a typo must not cost a whole run.
+    for path in [&args.json, &args.junit].into_iter().flatten() {
+        writable_file(path)?;
+    }
+    if let Some(dir) = &args.har {
+        writable_dir(dir)?;
+    }
+    let shared_clock = if args.no_shared_clock {
+        conformance::shared_clock::SharedClock::Off("--no-shared-clock".into())
+    } else {
+        conformance::shared_clock::SharedClock::detect(args.faketime_lib.as_deref())
+            .map_err(|e| anyhow::anyhow!("--faketime-lib: {e}"))?
+    };
     let options = conformance::driver::RunOptions {
         command: args.command,
         timeout: std::time::Duration::from_secs(args.timeout),
+        app_url: args.app_url,
+        shared_clock,
     };
+    let meta = conformance::report::RunMeta::new(&options, env!("CARGO_PKG_VERSION"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
         let stop = shutdown_signal()?;
-        let run = conformance::check(selected, options, args.jobs, &baseline, |r| {
+        let run = conformance::check(selected, options, args.jobs, &baseline, meta, |r| {
             // Writes ignore a closed stdout (`| head`): the reports and exit code still count.
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", r.line());
@@ -210,11 +244,55 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
         std::fs::write(path, report.to_junit()?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some(dir) = &args.har {
+        for s in report.scenarios.iter().filter(|s| s.skipped.is_none()) {
+            let path = dir.join(format!("{}.har", s.id));
+            let json = conformance::har::to_json(&conformance::har::scenario_har(s, &report.meta))?;
+            std::fs::write(&path, json)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A start URL the browser can open: http(s), on this machine.
+fn check_app_url(url: &str) -> anyhow::Result<()> {
+    let full = if url.starts_with('/') {
+        format!("http://localhost:1{url}")
+    } else {
+        url.replace("{port}", "1")
+    };
+    let parsed = url::Url::parse(&full)
+        .map_err(|e| anyhow::anyhow!("--app-url `{url}`: {e} (e.g. http://localhost:{{port}}/login, or /login)"))?;
+    anyhow::ensure!(
+        parsed.scheme() == "http"
+            && matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
+        "--app-url `{url}`: the app runs on this machine, over http: http://localhost:{{port}}/PATH"
+    );
+    Ok(())
+}
+
+/// Opens (creating if need be) a report file for writing, without truncating it yet.
+fn writable_file(path: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Creates the directory if need be and checks a file can be written in it.
+fn writable_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let probe = dir.join(".onshape-mock-write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write in {}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 fn list_scenarios(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
@@ -273,6 +351,7 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
         allow_comma_scopes: args.allow_comma_scopes,
+        ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

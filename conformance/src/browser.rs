@@ -28,20 +28,56 @@ pub enum Landing {
     NotVisited,
 }
 
+impl Landing {
+    /// Why the scenario ends here: a page the client can never get the browser past.
+    pub fn dead_end(&self) -> Option<String> {
+        match self {
+            Landing::Stuck {
+                status,
+                rule,
+                message,
+            } => Some(format!(
+                "the browser is stuck on a {status} page the client can never leave: {message}{}",
+                if rule.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (rule {rule})")
+                }
+            )),
+            Landing::Foreign(u) => Some(format!(
+                "the client opened {u}, which is not the mock's authorization endpoint"
+            )),
+            _ => None,
+        }
+    }
+}
+
 pub struct Browser {
     http: reqwest::Client,
     origins: Vec<String>,
 }
 
 impl Browser {
-    /// A browser that will only talk to the mock's `origins` (`http://127.0.0.1:PORT`).
+    /// A browser for the mock's `origins` (`http://127.0.0.1:PORT`). It keeps cookies per
+    /// host, as a browser does, for a web app's session (the mock sets none).
     pub fn new(origins: Vec<String>) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(Policy::none())
+            .cookie_store(true)
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .unwrap_or_default();
         Browser { http, origins }
+    }
+
+    /// The browser's HTTP client (redirects not followed, cookies kept).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Whether `url` is on one of the mock's origins.
+    pub fn is_mock(&self, url: &str) -> bool {
+        self.origins.iter().any(|o| url.starts_with(&format!("{o}/")))
     }
 
     /// Opens `url` as the scenario's user and follows the mock's pages to the end.
@@ -185,7 +221,7 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn strip_tags(s: &str) -> String {
+pub(crate) fn strip_tags(s: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in s.chars() {

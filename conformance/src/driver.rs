@@ -1,21 +1,25 @@
 //! Runs one scenario: a fresh mock in-process (OAuth and API origins on separate ephemeral
 //! ports), the scenario's app registered, faults and triggers armed; the client command run
-//! with `sh -c` and the contract's environment; the browser played in the background; the
-//! redirect delivered to the client's listener (or the code to its stdin); then the traffic
-//! collected for judging.
+//! with `sh -c`, the contract's environment and (when libfaketime is there) a clock that
+//! follows the mock's; then, in desktop mode, the browser played for each URL the client
+//! opens and the redirect delivered to its listener (or the code to its stdin) — in web-app
+//! mode, a browser with a cookie jar started at the app's URL ([`crate::webapp`]); then the
+//! traffic collected for judging.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mock_server::model::AppRegistration;
 use mock_server::record::{fingerprint, Exchange};
-use mock_server::{Binds, ClockMode, Config};
+use mock_server::{Binds, ClockMode, Config, Hooks, Issued};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::browser::{Browser, Landing};
 use crate::scenario::{RedirectKind, Scenario};
+use crate::shared_clock::{ClientClock, SharedClock};
 
 /// Most of the client's output kept for the report.
 const OUTPUT_LIMIT: usize = 16 * 1024;
@@ -35,6 +39,35 @@ pub struct RunOptions {
     pub command: String,
     /// Per scenario.
     pub timeout: Duration,
+    /// Web-app mode: the URL where the app starts a sign-in (`{port}` stands for the port
+    /// handed to the client; a bare path means `http://localhost:{port}` + path). `None`:
+    /// desktop mode (BROWSER, a localhost listener or OOB).
+    pub app_url: Option<String>,
+    /// Whether the client's clock follows the mock's.
+    pub shared_clock: SharedClock,
+}
+
+impl RunOptions {
+    /// Desktop mode, no shared clock: what the unit tests and simple callers need.
+    pub fn new(command: impl Into<String>, timeout: Duration) -> RunOptions {
+        RunOptions {
+            command: command.into(),
+            timeout,
+            app_url: None,
+            shared_clock: SharedClock::Off("not requested".into()),
+        }
+    }
+
+    /// The app's start URL for a run whose client listens on `port`.
+    pub fn start_url(&self, port: u16) -> Option<String> {
+        let url = self.app_url.as_deref()?;
+        let url = if url.starts_with('/') {
+            format!("http://localhost:{{port}}{url}")
+        } else {
+            url.to_owned()
+        };
+        Some(url.replace("{port}", &port.to_string()))
+    }
 }
 
 /// How the client's run ended.
@@ -45,6 +78,9 @@ pub enum ClientEnd {
     /// The runner ended the scenario: the browser was stuck on a page the client can never
     /// leave, or the client opened a URL that is not the mock's.
     EndedEarly(String),
+    /// Web-app mode: the app answered the browser's last page with this status (2xx stands
+    /// for exit 0, anything else for a failure).
+    Answered(u16),
 }
 
 /// A URL the client opened and where the browser landed.
@@ -84,13 +120,66 @@ pub struct RunRecord {
     pub dropped_exchanges: u64,
     /// The companies of the user's grants to the app when the run ended.
     pub grant_companies: Vec<Option<String>>,
+    /// Web-app mode: the text of the app's last page (its message).
+    pub final_page: Option<String>,
+    /// The client secret and every code and token the mock issued in this run: none may
+    /// appear in the client's output.
+    pub secrets: Vec<Secret>,
+    /// Whether the client's clock moved with the mock's.
+    pub clock_shared: bool,
+    /// Why not, when it did not.
+    pub clock_note: Option<String>,
+    /// Web-app mode.
+    pub web_app: bool,
+    /// Web-app mode: the browser's GETs to the app.
+    pub navigation: Vec<String>,
+    /// The mock's two origins, `http://127.0.0.1:PORT`.
+    pub oauth_url: String,
+    pub api_url: String,
+}
+
+/// A secret the runner knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub kind: SecretKind,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    ClientSecret,
+    Code,
+    AccessToken,
+    RefreshToken,
+}
+
+impl SecretKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "the client secret",
+            SecretKind::Code => "an authorization code",
+            SecretKind::AccessToken => "an access token",
+            SecretKind::RefreshToken => "a refresh token",
+        }
+    }
 }
 
 impl RunRecord {
+    /// The exit code, or what stands for it: in web-app mode a 2xx last page is 0, any other
+    /// status 1.
     pub fn exit_code(&self) -> Option<i32> {
         match self.end {
             ClientEnd::Exited(code) => code,
+            ClientEnd::Answered(status) => Some(i32::from(!(200..300).contains(&status))),
             _ => None,
+        }
+    }
+
+    /// What the client said about how it ended: its stderr, or in web-app mode the last page.
+    pub fn message(&self) -> &str {
+        match (&self.final_page, self.stderr.trim()) {
+            (Some(page), "") => page.trim(),
+            (_, stderr) => stderr,
         }
     }
 }
@@ -108,18 +197,72 @@ pub enum RunError {
 /// Runs `scenario` against the client.
 pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, RunError> {
     let started = Instant::now();
+    let dir = TempDir::new(&scenario.id).map_err(|e| RunError::Setup(e.to_string()))?;
+    let client_clock = match &opts.shared_clock {
+        SharedClock::Faketime(lib) => {
+            let clock = ClientClock::new(&dir.path);
+            clock
+                .set(Duration::ZERO)
+                .map_err(|e| RunError::Setup(format!("cannot write the client's clock: {e}")))?;
+            Some((clock, lib.clone()))
+        }
+        SharedClock::Off(_) => None,
+    };
+    let issued: Arc<Mutex<Vec<Secret>>> = Arc::default();
+    let hooks = Hooks {
+        clock_moved: client_clock.as_ref().map(|(clock, _)| {
+            let clock = clock.clone();
+            Arc::new(move |offset: Duration| {
+                // Best effort: a failed write shows as a client that met an expired token.
+                let _ = clock.set(offset);
+            }) as Arc<dyn Fn(Duration) + Send + Sync>
+        }),
+        issued: Some({
+            let issued = issued.clone();
+            Arc::new(move |kind: Issued, value: &str| {
+                let kind = match kind {
+                    Issued::Code => SecretKind::Code,
+                    Issued::AccessToken => SecretKind::AccessToken,
+                    Issued::RefreshToken => SecretKind::RefreshToken,
+                };
+                let mut all = issued.lock().unwrap_or_else(PoisonError::into_inner);
+                // A client that makes more cannot be judged anyway (see MAX_EXCHANGES).
+                if all.len() < MAX_EXCHANGES {
+                    all.push(Secret {
+                        kind,
+                        value: value.to_owned(),
+                    });
+                }
+            })
+        }),
+    };
     let config = Config {
         clock: ClockMode::Frozen,
         max_logged_requests: MAX_EXCHANGES,
+        hooks,
         ..Config::default()
     };
     let mock = mock_server::spawn(config, Binds::ephemeral_two_origins())
         .await
         .map_err(|e| RunError::Mock(e.to_string()))?;
     let state = mock.state.clone();
-    let redirect_uri = match scenario.redirect {
-        RedirectKind::Localhost => format!("http://localhost:{}/callback", free_port()?),
-        RedirectKind::Oob => mock_server::domain::OOB.to_owned(),
+    let port = match scenario.redirect {
+        RedirectKind::Localhost => Some(free_port()?),
+        RedirectKind::Oob => None,
+    };
+    let redirect_uri = match port {
+        Some(port) => format!("http://localhost:{port}/callback"),
+        None => mock_server::domain::OOB.to_owned(),
+    };
+    let start_url = match (port, &opts.app_url) {
+        (Some(port), Some(_)) => opts.start_url(port),
+        (None, Some(_)) => {
+            return Err(RunError::Setup(format!(
+                "scenario {}: an out-of-band redirect has no place in web-app mode",
+                scenario.id
+            )))
+        }
+        (_, None) => None,
     };
     let app = state
         .store()
@@ -145,7 +288,6 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         state.script().add_trigger(trigger);
     }
 
-    let dir = TempDir::new(&scenario.id).map_err(|e| RunError::Setup(e.to_string()))?;
     let opened_file = dir.path.join("opened");
     let browser_path = dir.path.join("browser");
     write_browser(&browser_path, &opened_file).map_err(|e| RunError::Setup(e.to_string()))?;
@@ -174,6 +316,13 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     if let Some(company) = &scenario.company_id {
         cmd.env("ONSHAPE_COMPANY_ID", company);
     }
+    match (port, &start_url) {
+        (Some(port), Some(_)) => cmd.env("ONSHAPE_APP_PORT", port.to_string()),
+        _ => cmd.env_remove("ONSHAPE_APP_PORT"),
+    };
+    if let Some((clock, lib)) = &client_clock {
+        cmd.envs(clock.env(lib));
+    }
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd
@@ -184,7 +333,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
     let mut stdin = child.stdin.take();
 
-    let browser = Browser::new(vec![oauth_url, api_url]);
+    let browser = Browser::new(vec![oauth_url.clone(), api_url.clone()]);
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let mut session = Session {
         scenario,
@@ -192,37 +341,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         state: &state,
         opened: vec![],
         delivered: vec![],
+        final_page: None,
+        navigation: vec![],
     };
-    let mut seen = 0usize;
-    let end = loop {
-        tokio::select! {
-            status = child.wait() => {
-                // What the client opened just before it exited is judged, not visited.
-                for url in new_lines(&opened_file, &mut seen) {
-                    session.opened.push(Opened { url, landing: Landing::NotVisited });
-                }
-                break ClientEnd::Exited(status.ok().and_then(|s| s.code()));
-            }
-            () = tokio::time::sleep_until(deadline) => {
-                kill(&mut child).await;
-                break ClientEnd::TimedOut;
-            }
-            () = tokio::time::sleep(Duration::from_millis(5)) => {
-                let urls = new_lines(&opened_file, &mut seen);
-                let mut ended = (session.opened.len() + urls.len() > MAX_OPENED)
-                    .then(|| format!("the client opened more than {MAX_OPENED} URLs"));
-                for url in urls.into_iter().take_while(|_| ended.is_none()) {
-                    if let Some(reason) = session.open(&url, &mut stdin, deadline).await {
-                        ended = Some(reason);
-                        break;
-                    }
-                }
-                if let Some(reason) = ended {
-                    kill(&mut child).await;
-                    break ClientEnd::EndedEarly(reason);
-                }
-            }
-        }
+    let end = match &start_url {
+        Some(start) => session.web_app(&mut child, start, deadline).await,
+        None => session.desktop(&mut child, &opened_file, &mut stdin, deadline).await,
     };
     drop(stdin);
     // Whatever the client left running (a browser it started, a server) goes with it.
@@ -253,8 +377,22 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
             .collect()
     };
     let Session {
-        opened, delivered, ..
+        opened,
+        delivered,
+        final_page,
+        navigation,
+        ..
     } = session;
+    let mut secrets = vec![Secret {
+        kind: SecretKind::ClientSecret,
+        value: app.client_secret.clone(),
+    }];
+    secrets.extend(
+        issued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..),
+    );
     let _ = mock.shutdown().await;
     // `sh` answers 127 (not found) or 126 (not executable) for a command it cannot start.
     if let ClientEnd::Exited(Some(code @ (126 | 127))) = end {
@@ -277,19 +415,89 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         duration: started.elapsed(),
         dropped_exchanges,
         grant_companies,
+        final_page,
+        secrets,
+        clock_shared: client_clock.is_some(),
+        clock_note: match &opts.shared_clock {
+            SharedClock::Off(why) => Some(why.clone()),
+            SharedClock::Faketime(_) => None,
+        },
+        web_app: start_url.is_some(),
+        navigation,
+        oauth_url,
+        api_url,
     })
 }
 
 /// The browser side of one run.
-struct Session<'a> {
-    scenario: &'a Scenario,
-    browser: &'a Browser,
-    state: &'a mock_server::AppState,
-    opened: Vec<Opened>,
-    delivered: Vec<Delivered>,
+pub(crate) struct Session<'a> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) browser: &'a Browser,
+    pub(crate) state: &'a mock_server::AppState,
+    pub(crate) opened: Vec<Opened>,
+    pub(crate) delivered: Vec<Delivered>,
+    /// Web-app mode: the text of the app's last page.
+    pub(crate) final_page: Option<String>,
+    /// Web-app mode: each GET the browser made to the app, with its answer.
+    pub(crate) navigation: Vec<String>,
 }
 
 impl Session<'_> {
+    /// Desktop mode: plays the browser for each URL the client opens with BROWSER, until the
+    /// client exits, the timeout, or a URL the client can never get past.
+    async fn desktop(
+        &mut self,
+        child: &mut Child,
+        opened_file: &Path,
+        stdin: &mut Option<ChildStdin>,
+        deadline: tokio::time::Instant,
+    ) -> ClientEnd {
+        let mut seen = 0usize;
+        loop {
+            tokio::select! {
+                status = child.wait() => {
+                    // What the client opened just before it exited is judged, not visited.
+                    for url in new_lines(opened_file, &mut seen) {
+                        self.opened.push(Opened { url, landing: Landing::NotVisited });
+                    }
+                    return ClientEnd::Exited(status.ok().and_then(|s| s.code()));
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    kill(child).await;
+                    return ClientEnd::TimedOut;
+                }
+                () = tokio::time::sleep(Duration::from_millis(5)) => {
+                    let urls = new_lines(opened_file, &mut seen);
+                    let mut ended = (self.opened.len() + urls.len() > MAX_OPENED)
+                        .then(|| format!("the client opened more than {MAX_OPENED} URLs"));
+                    for url in urls.into_iter().take_while(|_| ended.is_none()) {
+                        if let Some(reason) = self.open(&url, stdin, deadline).await {
+                            ended = Some(reason);
+                            break;
+                        }
+                    }
+                    if let Some(reason) = ended {
+                        kill(child).await;
+                        return ClientEnd::EndedEarly(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The mock clock moves this many seconds before the first callback (none later).
+    pub(crate) fn advance_before_callback(&self) -> u64 {
+        let advanced = if self.delivered.is_empty() {
+            self.scenario.browser.advance_before_callback
+        } else {
+            0
+        };
+        if advanced > 0 {
+            let _ = self.state.advance_clock(Duration::from_secs(advanced));
+        }
+        advanced
+    }
+
     /// Plays the browser for one opened URL. `Some(reason)` ends the scenario.
     async fn open(
         &mut self,
@@ -302,18 +510,8 @@ impl Session<'_> {
             url: url.to_owned(),
             landing: landing.clone(),
         });
-        let first = self.delivered.is_empty();
-        let advanced = if first {
-            self.scenario.browser.advance_before_callback
-        } else {
-            0
-        };
-        if advanced > 0 {
-            if let Ok(now) = self.state.clock().advance(Duration::from_secs(advanced)) {
-                self.state.store().purge(now);
-            }
-        }
-        let forge = first && self.scenario.browser.forge_state;
+        let forge = self.delivered.is_empty() && self.scenario.browser.forge_state;
+        let advanced = self.advance_before_callback();
         match landing {
             Landing::Callback(location) => {
                 if forge {
@@ -383,20 +581,8 @@ impl Session<'_> {
                 });
                 None
             }
-            Landing::Stuck {
-                status,
-                rule,
-                message,
-            } => {
-                Some(format!(
-                "the browser is stuck on a {status} page the client can never leave: {message}{}",
-                if rule.is_empty() { String::new() } else { format!(" (rule {rule})") }
-            ))
-            }
+            Landing::Stuck { .. } | Landing::Foreign(_) => landing.dead_end(),
             Landing::NotVisited => None,
-            Landing::Foreign(u) => Some(format!(
-                "the client opened {u}, which is not the mock's authorization endpoint"
-            )),
         }
     }
 }
@@ -453,7 +639,7 @@ async fn deliver(location: &str, window: Duration, deadline: tokio::time::Instan
     }
 }
 
-fn forge_state(location: &str) -> String {
+pub(crate) fn forge_state(location: &str) -> String {
     let Ok(mut url) = url::Url::parse(location) else {
         return location.to_owned();
     };
@@ -536,7 +722,7 @@ fn new_lines(file: &Path, seen: &mut usize) -> Vec<String> {
     lines.into_iter().filter(|l| !l.trim().is_empty()).collect()
 }
 
-async fn kill(child: &mut Child) {
+pub(crate) async fn kill(child: &mut Child) {
     if let Some(pid) = child.id() {
         kill_group(pid);
     }

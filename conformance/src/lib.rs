@@ -7,52 +7,79 @@
 //!   adds more.
 //! - [`driver`]: runs one scenario — mock, app, faults and triggers, the client command with
 //!   the contract's environment, the browser in the background — and records the run.
-//! - [`browser`]: plays browser and user on the mock's pages.
-//! - [`rules`]: the client rules, each judged from a [`driver::RunRecord`].
-//! - [`report`]: per-scenario results, text, JSON, JUnit, the baseline.
-//! - [`check`]: runs a selection of scenarios in parallel.
+//! - [`browser`]: plays browser and user on the mock's pages; [`webapp`]: web-app mode, a
+//!   browser with a cookie jar that starts at the app's URL and ends on its last page.
+//! - [`shared_clock`]: the client's clock follows the mock's (libfaketime).
+//! - [`rules`]: the client rules, each judged from a [`driver::RunRecord`]; [`notes`]: what
+//!   explains a verdict (clock moves, injected faults).
+//! - [`report`]: per-scenario results, text, JSON (with the traffic), JUnit, the baseline;
+//!   [`har`]: one HAR 1.2 file per scenario.
+//! - [`check`]: runs a selection of scenarios in parallel, reporting in a stable order.
 
 pub mod browser;
 pub mod driver;
+pub mod har;
+pub mod notes;
 pub mod report;
 pub mod rules;
 pub mod scenario;
+pub mod shared_clock;
+pub mod webapp;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use report::{Baseline, RunReport, ScenarioResult};
+use report::{Baseline, RunMeta, RunReport, ScenarioResult};
 use scenario::Scenario;
 
-/// Runs `scenarios` with at most `jobs` at once; `on_result` sees each as it finishes.
+/// Runs `scenarios` with at most `jobs` at once. `on_result` sees each result in id order, as
+/// soon as it and every one before it have finished (a stable order that still streams).
+/// Out-of-band scenarios are skipped in web-app mode.
 pub async fn check(
-    scenarios: Vec<Scenario>,
+    mut scenarios: Vec<Scenario>,
     options: driver::RunOptions,
     jobs: usize,
     baseline: &Baseline,
+    meta: RunMeta,
     mut on_result: impl FnMut(&ScenarioResult),
 ) -> Result<RunReport, driver::RunError> {
     let started = Instant::now();
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut slots: Vec<Option<ScenarioResult>> = scenarios.iter().map(|_| None).collect();
     let limit = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let web_app = options.app_url.is_some();
     let options = Arc::new(options);
     let mut tasks = tokio::task::JoinSet::new();
-    for s in scenarios {
+    for (i, s) in scenarios.into_iter().enumerate() {
+        if web_app && s.redirect == scenario::RedirectKind::Oob {
+            slots[i] = Some(ScenarioResult::skipped(
+                &s,
+                "out-of-band codes are for desktop apps: a web app has a redirect URI",
+            ));
+            continue;
+        }
         let (limit, options) = (limit.clone(), options.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            driver::run(&s, &options).await
+            (i, driver::run(&s, &options).await)
         });
     }
-    let mut results = Vec::new();
+    let mut reported = 0;
+    let mut flush = |slots: &[Option<ScenarioResult>]| {
+        while let Some(Some(result)) = slots.get(reported) {
+            on_result(result);
+            reported += 1;
+        }
+    };
+    flush(&slots);
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(run)) => {
-                let result = ScenarioResult::new(&run, rules::judge(&run), baseline);
-                on_result(&result);
-                results.push(result);
+            Ok((i, Ok(run))) => {
+                slots[i] = Some(ScenarioResult::new(&run, rules::judge(&run), baseline));
+                flush(&slots);
             }
-            Ok(Err(e)) => {
+            Ok((_, Err(e))) => {
                 first_error.get_or_insert(e);
             }
             Err(e) => {
@@ -65,7 +92,8 @@ pub async fn check(
     if let Some(e) = first_error {
         return Err(e);
     }
-    Ok(RunReport::new(results, baseline, started.elapsed()))
+    let results = slots.into_iter().flatten().collect();
+    Ok(RunReport::new(results, baseline, started.elapsed(), meta))
 }
 
 /// The default per-scenario timeout.

@@ -1,14 +1,57 @@
-//! Results and reports: a line per scenario as it finishes, the failed findings at the end,
-//! `--json`, `--junit`, and the baseline of expected failures.
+//! Results and reports: a line per scenario (in id order), then the failed and warned
+//! findings — grouped where several scenarios say the same — with the notes and output of
+//! each failed scenario; `--json` (with each scenario's traffic), `--junit`, `--har`, and the
+//! baseline of expected failures.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::time::Duration;
 
+use mock_server::record::Exchange;
 use serde::Serialize;
 
 use crate::driver::{ClientEnd, RunRecord};
 use crate::rules::{Finding, Level, Outcome};
+
+/// What was run, for the reports: the tool, the command, the mode, the shared clock.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunMeta {
+    pub tool: Tool,
+    /// The client command.
+    pub command: String,
+    /// `desktop` or `web-app`.
+    pub mode: &'static str,
+    /// Web-app mode: the start URL as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_url: Option<String>,
+    /// Whether the client's clock follows the mock's, and how (or why not).
+    pub shared_clock: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl RunMeta {
+    pub fn new(options: &crate::driver::RunOptions, version: &'static str) -> RunMeta {
+        RunMeta {
+            tool: Tool {
+                name: "onshape-mock",
+                version,
+            },
+            command: options.command.clone(),
+            mode: if options.app_url.is_some() {
+                "web-app"
+            } else {
+                "desktop"
+            },
+            app_url: options.app_url.clone(),
+            shared_clock: options.shared_clock.describe(),
+        }
+    }
+}
 
 /// One scenario's result.
 #[derive(Debug, Clone, Serialize)]
@@ -17,11 +60,35 @@ pub struct ScenarioResult {
     pub title: String,
     pub verdict: Verdict,
     pub duration_ms: u64,
-    /// How the client ended: `exit 0`, `exit 1`, `timed out`, or why the runner ended it.
+    /// How the client ended: `exit 0`, `exit 1`, `answered 200` (web-app mode), `timed out`,
+    /// or why the runner ended it.
     pub end: String,
+    /// Why the scenario was not run (an out-of-band redirect in web-app mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub findings: Vec<ReportedFinding>,
+    /// What happened that explains a verdict: clock moves (and whether the client's clock
+    /// followed), injected faults and whether the request came back.
+    pub notes: Vec<String>,
+    /// The client's output, every secret the mock issued replaced by its fingerprint.
     pub stdout: String,
     pub stderr: String,
+    /// Web-app mode: the app's last page (text) and each GET the browser made to the app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_page: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub navigation: Vec<String>,
+    /// The mock's origins in this run, base of the traffic's paths.
+    pub origins: Origins,
+    /// Every exchange with the mock (secrets masked, codes and tokens as fingerprints);
+    /// `#N` in the evidence is `id` here.
+    pub traffic: Vec<Exchange>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Origins {
+    pub oauth: String,
+    pub api: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,6 +97,7 @@ pub enum Verdict {
     Pass,
     Warn,
     Fail,
+    Skip,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +179,7 @@ impl ScenarioResult {
         } else {
             Verdict::Pass
         };
+        let redact = |text: &str| crate::rules::redact(text, &run.secrets);
         ScenarioResult {
             id: run.scenario.id.clone(),
             title: run.scenario.title.clone(),
@@ -119,32 +188,74 @@ impl ScenarioResult {
             end: match &run.end {
                 ClientEnd::Exited(Some(c)) => format!("exit {c}"),
                 ClientEnd::Exited(None) => "killed by a signal".to_owned(),
+                ClientEnd::Answered(status) => format!("answered {status}"),
                 ClientEnd::TimedOut => "timed out".to_owned(),
                 ClientEnd::EndedEarly(why) => format!("ended by the runner: {why}"),
             },
+            skipped: None,
             findings,
-            stdout: run.stdout.clone(),
-            stderr: run.stderr.clone(),
+            notes: crate::notes::notes(run),
+            stdout: redact(&run.stdout),
+            stderr: redact(&run.stderr),
+            final_page: run.final_page.as_deref().map(redact),
+            navigation: run.navigation.clone(),
+            origins: Origins {
+                oauth: run.oauth_url.clone(),
+                api: run.api_url.clone(),
+            },
+            traffic: run.exchanges.clone(),
         }
     }
 
-    /// The one line printed when the scenario finishes.
-    pub fn line(&self) -> String {
-        let failed: Vec<&str> = self
-            .findings
+    /// A scenario not run, and why.
+    pub fn skipped(scenario: &crate::scenario::Scenario, why: &str) -> ScenarioResult {
+        ScenarioResult {
+            id: scenario.id.clone(),
+            title: scenario.title.clone(),
+            verdict: Verdict::Skip,
+            duration_ms: 0,
+            end: "not run".to_owned(),
+            skipped: Some(why.to_owned()),
+            findings: vec![],
+            notes: vec![],
+            stdout: String::new(),
+            stderr: String::new(),
+            final_page: None,
+            navigation: vec![],
+            origins: Origins::default(),
+            traffic: vec![],
+        }
+    }
+
+    fn broken(&self) -> impl Iterator<Item = &ReportedFinding> {
+        self.findings
             .iter()
             .filter(|f| matches!(f.finding.outcome, Outcome::Fail | Outcome::Warn))
-            .map(|f| f.finding.rule)
-            .collect();
+    }
+
+    /// The one line printed when the scenario finishes: `PASS`, `WARN`, `FAIL` or `SKIP`,
+    /// the id, the time, how the client ended, and the rules broken (baselined ones named
+    /// as such, so a `PASS … exit 1` explains itself).
+    pub fn line(&self) -> String {
         let mark = match self.verdict {
             Verdict::Pass => "PASS",
             Verdict::Warn => "WARN",
             Verdict::Fail => "FAIL",
+            Verdict::Skip => "SKIP",
         };
-        let rules = if failed.is_empty() {
-            String::new()
-        } else {
-            format!("  [{}]", failed.join(", "))
+        if let Some(why) = &self.skipped {
+            return format!("{mark}  {:<22} {why}", self.id);
+        }
+        let (baselined, open): (Vec<&ReportedFinding>, Vec<&ReportedFinding>) =
+            self.broken().partition(|f| f.baselined);
+        let names = |fs: &[&ReportedFinding]| {
+            fs.iter().map(|f| f.finding.rule).collect::<Vec<_>>().join(", ")
+        };
+        let rules = match (open.is_empty(), baselined.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => format!("  [{}]", names(&open)),
+            (true, false) => format!("  [baselined: {}]", names(&baselined)),
+            (false, false) => format!("  [{}; baselined: {}]", names(&open), names(&baselined)),
         };
         format!(
             "{mark}  {:<22} {:>6} ms  {}{rules}",
@@ -156,6 +267,8 @@ impl ScenarioResult {
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    #[serde(flatten)]
+    pub meta: RunMeta,
     pub scenarios: Vec<ScenarioResult>,
     pub summary: Summary,
 }
@@ -166,6 +279,7 @@ pub struct Summary {
     pub passed: usize,
     pub warned: usize,
     pub failed: usize,
+    pub skipped: usize,
     /// MUST findings that failed and are not in the baseline.
     pub must_failures: usize,
     pub baselined: usize,
@@ -179,6 +293,7 @@ impl RunReport {
         mut scenarios: Vec<ScenarioResult>,
         baseline: &Baseline,
         duration: Duration,
+        meta: RunMeta,
     ) -> RunReport {
         scenarios.sort_by(|a, b| a.id.cmp(&b.id));
         let count = |v: Verdict| scenarios.iter().filter(|s| s.verdict == v).count();
@@ -202,6 +317,7 @@ impl RunReport {
             passed: count(Verdict::Pass),
             warned: count(Verdict::Warn),
             failed: count(Verdict::Fail),
+            skipped: count(Verdict::Skip),
             must_failures: all_findings()
                 .filter(|(_, f)| {
                     f.finding.outcome == Outcome::Fail
@@ -213,7 +329,11 @@ impl RunReport {
             stale_baseline,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         };
-        RunReport { scenarios, summary }
+        RunReport {
+            meta,
+            scenarios,
+            summary,
+        }
     }
 
     /// Whether the run passes: every MUST rule held (or is baselined) and no baseline entry is stale.
@@ -221,32 +341,58 @@ impl RunReport {
         self.summary.must_failures == 0 && self.summary.stale_baseline.is_empty()
     }
 
-    /// The text printed after the per-scenario lines: each failed finding with its evidence.
+    /// The text printed after the per-scenario lines: each failed or warned finding with its
+    /// evidence — once for all the scenarios where it reads the same — then, for each failed
+    /// or warned scenario, its notes and the end of the client's output.
     pub fn failures_text(&self) -> String {
         let mut out = String::new();
-        for s in &self.scenarios {
-            for f in s
-                .findings
-                .iter()
-                .filter(|f| matches!(f.finding.outcome, Outcome::Fail | Outcome::Warn))
-            {
-                let tag = if f.baselined { " (baselined)" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "\n{} / {} [{:?}]{tag}: {}",
-                    s.id, f.finding.rule, f.finding.severity, f.finding.message
-                );
-                let _ = writeln!(out, "  rule: {}", f.finding.expected);
-                let _ = writeln!(out, "  fix:  {}", f.finding.fix);
-                for e in &f.finding.evidence {
-                    let _ = writeln!(out, "  > {e}");
-                }
+        for group in self.finding_groups() {
+            let f = &group.finding.finding;
+            let tag = if group.finding.baselined {
+                " (baselined)"
+            } else {
+                ""
+            };
+            let level = match f.severity {
+                Level::Must => "MUST",
+                Level::Should => "SHOULD",
+            };
+            let place = match group.scenarios.as_slice() {
+                [one] => format!("{one} / {}", f.rule),
+                many => format!("{} in {} scenarios ({})", f.rule, many.len(), many.join(", ")),
+            };
+            let _ = writeln!(out, "\n{place} [{level}]{tag}: {}", f.message);
+            let _ = writeln!(out, "  rule: {}", f.expected);
+            let _ = writeln!(out, "  fix:  {}", f.fix);
+            if group.scenarios.len() > 1 {
+                let _ = writeln!(out, "  evidence from {}:", group.scenarios[0]);
             }
-            if s.verdict == Verdict::Fail && !s.stderr.trim().is_empty() {
-                let tail: Vec<&str> = s.stderr.trim().lines().rev().take(5).collect();
-                let _ = writeln!(out, "  client stderr (last lines):");
-                for l in tail.iter().rev() {
-                    let _ = writeln!(out, "    {l}");
+            for e in &f.evidence {
+                let _ = writeln!(out, "  > {e}");
+            }
+        }
+        for s in self
+            .scenarios
+            .iter()
+            .filter(|s| matches!(s.verdict, Verdict::Fail | Verdict::Warn))
+        {
+            let _ = writeln!(out, "\n-- {} ({}):", s.id, s.end);
+            for n in &s.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
+            if s.verdict == Verdict::Fail {
+                if let Some(page) = &s.final_page {
+                    let _ = writeln!(out, "  the app's last page: {page}");
+                }
+                for step in tail(&s.navigation.join("\n"), 8) {
+                    let _ = writeln!(out, "  browser: {step}");
+                }
+                let stderr = tail(&s.stderr, 5);
+                if !stderr.is_empty() {
+                    let _ = writeln!(out, "  client stderr (last lines):");
+                    for l in stderr {
+                        let _ = writeln!(out, "    {l}");
+                    }
                 }
             }
         }
@@ -257,12 +403,38 @@ impl RunReport {
             );
         }
         let s = &self.summary;
+        let skipped = if s.skipped > 0 {
+            format!(", {} skipped", s.skipped)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "\n{} scenarios: {} passed, {} warned, {} failed; {} MUST failures ({} baselined) in {} ms",
+            "\n{} scenarios: {} passed, {} warned, {} failed{skipped}; {} MUST failures ({} baselined) in {} ms",
             s.scenarios, s.passed, s.warned, s.failed, s.must_failures, s.baselined, s.duration_ms
         );
+        let _ = writeln!(out, "shared clock: {}", self.meta.shared_clock);
         out
+    }
+
+    /// The failed and warned findings, each once with every scenario where it reads the same
+    /// (rule, message and evidence, request numbers aside), in scenario then catalog order.
+    fn finding_groups(&self) -> Vec<FindingGroup<'_>> {
+        let mut groups: Vec<FindingGroup<'_>> = Vec::new();
+        for s in &self.scenarios {
+            for f in s.broken() {
+                let key = group_key(f);
+                match groups.iter_mut().find(|g| g.key == key) {
+                    Some(g) => g.scenarios.push(&s.id),
+                    None => groups.push(FindingGroup {
+                        key,
+                        finding: f,
+                        scenarios: vec![&s.id],
+                    }),
+                }
+            }
+        }
+        groups
     }
 
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
@@ -273,13 +445,26 @@ impl RunReport {
     pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new("onshape-mock conformance");
+        let meta = &self.meta;
+        for (name, value) in [
+            ("tool", format!("{} {}", meta.tool.name, meta.tool.version)),
+            ("command", meta.command.clone()),
+            ("mode", meta.mode.to_owned()),
+            ("shared-clock", meta.shared_clock.clone()),
+        ] {
+            suite.add_property(quick_junit::Property::new(name, value));
+        }
         for s in &self.scenarios {
             let failed: Vec<&ReportedFinding> = s
                 .findings
                 .iter()
                 .filter(|f| f.finding.outcome == Outcome::Fail && !f.baselined)
                 .collect();
-            let status = if failed.is_empty() {
+            let status = if let Some(why) = &s.skipped {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(why.clone());
+                st
+            } else if failed.is_empty() {
                 TestCaseStatus::success()
             } else {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -289,9 +474,14 @@ impl RunReport {
                 let mut text = String::new();
                 for f in failed {
                     let _ = writeln!(text, "{}: {}", f.finding.rule, f.finding.message);
+                    let _ = writeln!(text, "  rule: {}", f.finding.expected);
+                    let _ = writeln!(text, "  fix:  {}", f.finding.fix);
                     for e in &f.finding.evidence {
                         let _ = writeln!(text, "  > {e}");
                     }
+                }
+                for n in &s.notes {
+                    let _ = writeln!(text, "note: {n}");
                 }
                 st.set_description(text);
                 st
@@ -333,6 +523,32 @@ impl RunReport {
         report.add_test_suite(suite);
         report.to_string()
     }
+}
+
+struct FindingGroup<'a> {
+    key: String,
+    finding: &'a ReportedFinding,
+    scenarios: Vec<&'a str>,
+}
+
+/// What makes two findings "the same": rule, outcome, baselined, message and evidence with
+/// the request numbers taken out.
+fn group_key(f: &ReportedFinding) -> String {
+    let text = format!(
+        "{}|{:?}|{}|{}|{}",
+        f.finding.rule,
+        f.finding.outcome,
+        f.baselined,
+        f.finding.message,
+        f.finding.evidence.join("\n")
+    );
+    crate::rules::without_request_numbers(&text)
+}
+
+/// The last `n` non-empty lines of `text`.
+fn tail(text: &str, n: usize) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].to_vec()
 }
 
 #[cfg(test)]

@@ -118,6 +118,10 @@ pub struct Scenario {
     pub triggers: Vec<TriggerSpec>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Mock rule ids this scenario provokes on purpose (e.g. `scope-sufficient` for a call
+    /// outside the granted scope): `request-valid` does not count their refusals.
+    #[serde(default)]
+    pub expected_refusals: Vec<String>,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -172,6 +176,15 @@ impl Scenario {
                     "api call `{call}` is not `GET|POST|DELETE /api/…`"
                 )));
             }
+        }
+        if let Some(r) = s
+            .expected_refusals
+            .iter()
+            .find(|r| !mock_server::rules::ALL.iter().any(|m| m.id == r.as_str()))
+        {
+            return Err(invalid(format!(
+                "expected_refusals: `{r}` is not a rule of the mock (onshape-mock rules lists them)"
+            )));
         }
         let fixtures = mock_server::Fixtures::builtin();
         let Some(user) = fixtures.users.iter().find(|u| u.email == s.user) else {
@@ -303,6 +316,7 @@ mod tests {
             err("title = 'T'\n[[faults]]\npath = '/api/*'\nstatus = 200\n").contains("status 200")
         );
         assert!(err("id = 'Bad_Id'\ntitle = 'T'\n").contains("kebab-case"));
+        assert!(err("title = 'T'\nexpected_refusals = ['scope-enough']\n").contains("scope-enough"));
         assert!(err("title = 'T'\nuser = 'mallory@example.com'\n").contains("not a fixture user"));
         assert!(
             err("title = 'T'\nchoose_company = 'c0ffee00000000000000b22b'\n")

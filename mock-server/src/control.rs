@@ -119,9 +119,8 @@ async fn advance(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let req: Advance = json_body(&headers, &body)?;
-    let now = state
-        .clock()
-        .advance(Duration::from_secs(req.seconds))
+    state
+        .advance_clock(Duration::from_secs(req.seconds))
         .map_err(|max| {
             ControlError::bad_request(
                 rules::CONTROL_REQUEST,
@@ -132,7 +131,6 @@ async fn advance(
                 ),
             )
         })?;
-    state.store().purge(now);
     Ok(Json(clock_json(&state)))
 }
 

@@ -45,7 +45,7 @@ use axum::Router;
 pub use clock::{Clock, ClockMode};
 pub use fixtures::Fixtures;
 pub use server::{spawn, Binds, RunningMock};
-pub use state::{AppState, Config};
+pub use state::{AppState, Config, Hooks, Issued};
 
 /// Which origin a listener plays: both (the default), oauth.onshape.com only, or
 /// cad.onshape.com. The API origin answers `/oauth/*` too, as passport-onshape expects.

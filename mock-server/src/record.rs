@@ -30,6 +30,8 @@ pub struct Exchange {
     pub id: u64,
     /// The mock clock's time of the exchange.
     pub at: String,
+    /// The same, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
     /// Real milliseconds since the mock started (monotonic), to measure real waits.
     pub elapsed_ms: u64,
     pub origin: &'static str,
@@ -42,8 +44,13 @@ pub struct Exchange {
     pub form: Option<Vec<(String, String)>>,
     pub status: u16,
     pub location: Option<String>,
+    /// The response headers (a code in `Location` shown as a fingerprint).
+    pub response_headers: Vec<(String, String)>,
     pub rule: Option<&'static str>,
     pub hint: Option<String>,
+    /// A SHOULD rule the request broke although it was answered (e.g. `token-at-oauth-host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
     /// The response was an injected fault, not the route's answer.
     pub fault: bool,
     /// What triggers this exchange fired (clock moves, revocations, faults armed).
@@ -151,6 +158,12 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         response.headers_mut().insert("x-request-id", v);
     }
     let outcome = response.extensions().get::<Outcome>().cloned();
+    let warning = warning(origin, &path);
+    if let Some(rule) = warning {
+        response
+            .headers_mut()
+            .insert("x-onshape-mock-warning", HeaderValue::from_static(rule.id));
+    }
     let status = response.status().as_u16();
     tracing::info!(
         target: "onshape_mock::request",
@@ -159,16 +172,21 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         %path,
         status,
         rule = outcome.as_ref().map(|o| o.rule),
-        "{method} {path} -> {status}{}",
-        outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default()
+        "{method} {path} -> {status}{}{}",
+        outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default(),
+        warning.map(|w| format!(" (warning {}: {})", w.id, w.fix)).unwrap_or_default()
     );
+    // The exchange's time is when it was answered, before the triggers it fires move the
+    // clock: a move shows between this exchange and the next.
+    let now = state.clock().now();
     let actions = match event(&path, status, form.as_deref()) {
         Some(event) => run_triggers(&state, event),
         None => Vec::new(),
     };
     let exchange = Exchange {
         id: 0,
-        at: state.clock().now().rfc3339(),
+        at: now.rfc3339(),
+        at_ms: now.0,
         elapsed_ms: state.clock().uptime_ms(),
         origin: origin.as_str(),
         method,
@@ -182,13 +200,21 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(mask_query_in_url),
+        response_headers: masked_headers(response.headers()),
         rule: outcome.as_ref().map(|o| o.rule),
         hint: outcome.map(|o| o.hint),
+        warning: warning.map(|w| w.id),
         fault: fault.is_some(),
         actions,
     };
     state.log().push(exchange);
     response
+}
+
+/// The SHOULD rule an answered request breaks by where it went: the token endpoint asked
+/// of the API origin (the guide names oauth.onshape.com).
+fn warning(origin: Origin, path: &str) -> Option<&'static crate::rules::Rule> {
+    (origin == Origin::Api && path == "/oauth/token").then_some(crate::rules::TOKEN_AT_OAUTH_HOST)
 }
 
 /// The event a finished exchange counts as, for triggers.
@@ -222,9 +248,7 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
             let done = action.describe();
             match action {
                 Action::Advance(secs) => {
-                    if let Ok(now) = state.clock().advance(std::time::Duration::from_secs(secs)) {
-                        state.store().purge(now);
-                    }
+                    let _ = state.advance_clock(std::time::Duration::from_secs(secs));
                 }
                 Action::Revoke { user, client_id } => {
                     let now = state.clock().now();
@@ -243,10 +267,13 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
 /// An injected 429 or 5xx, in the shape of the surface it stands in for.
 fn fault_response(fault: &Fault, path: &str) -> Response {
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let description = format!(
-        "injected fault: {} (POST /__mock/faults)",
-        status.canonical_reason().unwrap_or("")
-    );
+    // Worded as the real service would: a library puts this text in its exception, and it
+    // must not read as if the client had called the control API. The log marks the fault.
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let description = match fault.retry_after {
+        Some(secs) => format!("{reason}: try again in {secs} s"),
+        None => format!("{reason}: try again later"),
+    };
     let body = if path.starts_with("/oauth") {
         let error = if fault.status == 429 {
             "slow_down"
@@ -314,7 +341,9 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             let v = String::from_utf8_lossy(value.as_bytes());
             let shown = if name == header::AUTHORIZATION || name == header::PROXY_AUTHORIZATION {
                 mask_authorization(&v)
-            } else if name == header::COOKIE {
+            } else if name == header::LOCATION {
+                mask_query_in_url(&v)
+            } else if name == header::COOKIE || name == header::SET_COOKIE {
                 "(masked)".to_owned()
             } else {
                 v.into_owned()

@@ -148,6 +148,11 @@ rules! {
     TOKEN_ONLY_FOR_API = "token-only-for-api", Must, OauthGuide,
         "An OAuth token works for the APIs under /api; it is not appropriate to use it to fetch the URLs displayed in a browser's location bar.",
         "Send bearer tokens only to paths under /api on the API host.";
+    /// A warning, not a refusal: the API origin answers `/oauth/token` (passport-onshape's
+    /// default layout) and the exchange is logged with this rule.
+    TOKEN_AT_OAUTH_HOST = "token-at-oauth-host", Should, OauthGuide,
+        "Token requests go to https://oauth.onshape.com/oauth/token; cad.onshape.com answers them too (passport-onshape's default), but the guide names the OAuth host.",
+        "Send token requests to the OAuth host (ONSHAPE_OAUTH_URL/oauth/token; passport-onshape: set tokenURL to https://oauth.onshape.com/oauth/token).";
     API_ROUTE = "api-route", Must, ApiDocs,
         "The REST API lives under /api on cad.onshape.com, with an optional version: /api/v6/documents/{did}.",
         "Check the method and path against the API reference.";

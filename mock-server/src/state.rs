@@ -5,8 +5,9 @@
 //! poisoning and are never held across an `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use crate::clock::{Clock, ClockMode};
+use crate::clock::{Clock, ClockMode, Instant};
 use crate::fixtures::Fixtures;
 use crate::record::RequestLog;
 use crate::script::Script;
@@ -24,6 +25,37 @@ pub struct Config {
     /// Accept commas between scopes (passport-onshape's default). Off: the strict reading
     /// of RFC 6749 §3.3, spaces only; whether Onshape accepts commas is unconfirmed.
     pub allow_comma_scopes: bool,
+    /// What an embedding program (the conformance runner) is told as it happens.
+    pub hooks: Hooks,
+}
+
+/// Callbacks for a program that embeds the mock, called synchronously — before the response
+/// that caused them leaves — so that whatever they do is in place for the client's next
+/// request. The conformance runner moves the client's clock with the mock's, and learns
+/// every secret it must never see in the client's output.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// The clock's total offset, after every move and after a reset.
+    pub clock_moved: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
+    /// Every authorization code, access token and refresh token, as it is issued.
+    pub issued: Option<Arc<dyn Fn(Issued, &str) + Send + Sync>>,
+}
+
+/// What kind of secret the mock issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issued {
+    Code,
+    AccessToken,
+    RefreshToken,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("clock_moved", &self.clock_moved.is_some())
+            .field("issued", &self.issued.is_some())
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -34,6 +66,7 @@ impl Default for Config {
             auto_consent: None,
             max_logged_requests: 1_000,
             allow_comma_scopes: false,
+            hooks: Hooks::default(),
         }
     }
 }
@@ -86,6 +119,28 @@ impl AppState {
         &self.inner.config
     }
 
+    /// Moves the clock forward, forgets what expired long enough ago, and tells the
+    /// `clock_moved` hook. Refused, moving nothing, past [`crate::clock::MAX_OFFSET`].
+    pub fn advance_clock(&self, by: Duration) -> Result<Instant, Duration> {
+        let now = self.inner.clock.advance(by)?;
+        self.store().purge(now);
+        self.clock_moved();
+        Ok(now)
+    }
+
+    fn clock_moved(&self) {
+        if let Some(hook) = &self.inner.config.hooks.clock_moved {
+            hook(self.inner.clock.offset());
+        }
+    }
+
+    /// Tells the `issued` hook of a code or token just issued.
+    pub fn issued(&self, kind: Issued, secret: &str) {
+        if let Some(hook) = &self.inner.config.hooks.issued {
+            hook(kind, secret);
+        }
+    }
+
     /// The store, locked. Never hold the guard across an `.await`.
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.inner
@@ -121,6 +176,7 @@ impl AppState {
         *self.store() = Store::new(&self.inner.config.fixtures, consent, self.inner.clock.now());
         self.log().clear();
         *self.script() = Script::default();
+        self.clock_moved();
     }
 }
 

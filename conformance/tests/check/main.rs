@@ -23,10 +23,8 @@ fn check(pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
         .into_iter()
         .filter(|s| scenarios.is_empty() || scenarios.contains(&s.id.as_str()))
         .collect();
-    let options = RunOptions {
-        command,
-        timeout: Duration::from_secs(30),
-    };
+    let options = RunOptions::new(command, Duration::from_secs(30));
+    let meta = conformance::report::RunMeta::new(&options, "test");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +34,7 @@ fn check(pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
         options,
         8,
         &Baseline::default(),
+        meta,
         |_| {},
     ))
     .expect("the run happens")

@@ -107,10 +107,11 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err(unauthorized(
-            rules::BEARER_HEADER,
-            "the bearer token is empty",
-        ));
+        return Err(
+            unauthorized(rules::BEARER_HEADER, "the bearer token is empty").hint(
+                "`Authorization: Bearer` came with no token: get one first (authorize, then POST /oauth/token) and send Authorization: Bearer <access_token>.",
+            ),
+        );
     }
     let now = state.clock().now();
     let store = state.store();

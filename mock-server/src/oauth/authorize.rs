@@ -307,6 +307,7 @@ fn finish(
     let code = state
         .store()
         .grant_and_issue_code(req, user_id, company, now);
+    state.issued(crate::state::Issued::Code, &code);
     if req.redirect.is_oob() {
         return pages::oob_page(state, Some(&code), None);
     }

@@ -17,7 +17,7 @@ use crate::domain::ScopeSet;
 use crate::error::{no_store, ErrorCode, Rejection, TokenError};
 use crate::form::{self, Form};
 use crate::rules;
-use crate::state::AppState;
+use crate::state::{AppState, Issued};
 
 #[derive(Serialize)]
 struct TokenResponse {
@@ -89,6 +89,8 @@ pub async fn token(
             .into())
         }
     };
+    state.issued(Issued::AccessToken, &tokens.access_token);
+    state.issued(Issued::RefreshToken, &tokens.refresh_token);
     let body = TokenResponse {
         access_token: tokens.access_token,
         token_type: "Bearer",

@@ -908,11 +908,34 @@ async fn the_token_endpoint_answers_on_the_api_origin_too() {
         .await;
     assert_rejected(&get, 401, "token-post");
 
-    let (access, refresh) = assert_tokens(&m.send(on_api(encode(&redeem_pairs(WEB, &code)))).await);
+    let on_api_origin = m.send(on_api(encode(&redeem_pairs(WEB, &code)))).await;
+    let (access, refresh) = assert_tokens(&on_api_origin);
+    // Answered, with the SHOULD rule the guide's host names: a warning, not a refusal.
+    assert_eq!(
+        on_api_origin.header("x-onshape-mock-warning"),
+        Some("token-at-oauth-host")
+    );
+    let log = m.get("/__mock/requests").await.json();
+    let warnings: Vec<&str> = log["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|e| e["warning"].as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["token-at-oauth-host"; 2],
+        "the GET and the POST to the API origin"
+    );
 
     // Both origins share one store: the code is now used on the OAuth origin as well.
     let replay = m.redeem(WEB, &code).await;
     assert_rejected(&replay, 401, "code-single-use");
+    assert_eq!(
+        replay.header("x-onshape-mock-warning"),
+        None,
+        "the OAuth origin is where token requests belong"
+    );
     let api = m
         .send(
             m.http

@@ -1,0 +1,82 @@
+//! Notes: what happened in a run that is not a verdict but explains one — each move of the
+//! mock's clock, whether the client's clock moved with it and what the client did next; each
+//! injected fault and whether the request came back.
+
+use mock_server::record::Exchange;
+
+use crate::driver::RunRecord;
+use crate::rules::{describe, form, is_token};
+
+/// The notes of one run, in the order things happened.
+pub fn notes(run: &RunRecord) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (i, pair) in run.exchanges.windows(2).enumerate() {
+        let (before, after) = (&pair[0], &pair[1]);
+        if after.at_ms > before.at_ms {
+            notes.push(clock_note(run, i, after.at_ms - before.at_ms));
+        }
+    }
+    for (i, e) in run.exchanges.iter().enumerate() {
+        if e.fault {
+            notes.push(fault_note(run, i));
+        }
+    }
+    notes
+}
+
+fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
+    let (b, a) = (&run.exchanges[before], &run.exchanges[before + 1]);
+    let when = if b.actions.iter().any(|x| x.starts_with("clock advanced")) {
+        format!("right after #{} {} {} -> {}", b.id, b.method, b.path, b.status)
+    } else {
+        format!("between #{} and #{} (the browser, before the callback)", b.id, a.id)
+    };
+    let client = if run.clock_shared {
+        "the client's clock moved with it".to_owned()
+    } else {
+        format!(
+            "the client's clock did not ({})",
+            run.clock_note.as_deref().unwrap_or("shared clock off")
+        )
+    };
+    let next = if is_token(a) && form(a, "grant_type") == Some("refresh_token") {
+        format!("it refreshed first: {}", describe(a))
+    } else if a.rule == Some("access-token-expired") {
+        format!("it sent its expired access token: {}", describe(a))
+    } else {
+        format!("its next request: {}", describe(a))
+    };
+    format!(
+        "the mock's clock moved +{} s {when}; {client}; {next}",
+        moved_ms / 1000
+    )
+}
+
+fn fault_note(run: &RunRecord, i: usize) -> String {
+    let e = &run.exchanges[i];
+    let retry_after = header(e, "retry-after")
+        .map(|s| format!(" with Retry-After: {s}"))
+        .unwrap_or_default();
+    let again = run.exchanges[i + 1..]
+        .iter()
+        .find(|n| n.method == e.method && n.path == e.path);
+    let outcome = match again {
+        Some(n) => format!(
+            "the client sent it again after {} ms (#{})",
+            n.elapsed_ms.saturating_sub(e.elapsed_ms),
+            n.id
+        ),
+        None => "the client did not send it again".to_owned(),
+    };
+    format!(
+        "#{} {} {} got an injected {}{retry_after}; {outcome}",
+        e.id, e.method, e.path, e.status
+    )
+}
+
+fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
+    e.response_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
