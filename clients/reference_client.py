@@ -69,6 +69,9 @@ PITFALLS = {
     "token-outside-api": "the bearer token sent to a web path (the first call without /api)",
     "ignore-scope": "ONSHAPE_SCOPE never sent: every registered scope is granted",
     "wrong-secret": "a client secret with one character changed",
+    "refresh-on-403": "a 403 from the API answered with a refresh and a retry, again and again",
+    "print-tokens": "the token response printed on stdout, tokens and all",
+    "log-callback": "the callback's query (its code) logged on stderr",
 }
 
 
@@ -399,6 +402,8 @@ class Client:
         self.access_token = access
         REDACT.add(access)
         refresh = body.get("refresh_token")
+        if self.pitfall == "print-tokens":
+            print(f"token response: {json.dumps(body)}", flush=True)
         if isinstance(refresh, str) and refresh:
             REDACT.add(refresh)
             if self.first_refresh_token is None:
@@ -488,6 +493,8 @@ class Client:
                 raise Failure("state mismatch: possible CSRF; refusing the code "
                               f"(issued state {state!r}, callback state {params.get('state')!r})")
 
+        if self.pitfall == "log-callback":
+            print(f"callback: {urllib.parse.urlencode(params)}", file=sys.stderr, flush=True)
         if "error" in params and self.pitfall == "ignore-denial":
             log(f"authorization answered {params['error']}; nothing to do")
             raise SystemExit(0)
@@ -639,10 +646,17 @@ class Client:
         what = f"{method} {path}"
         refreshed = False
         attempt = 1
+        forbidden_refreshes = 0
         while True:
             resp = self.api_request(method, path)
             if 200 <= resp.status < 300:
                 return resp
+            if (resp.status == 403 and self.pitfall == "refresh-on-403"
+                    and forbidden_refreshes < REFRESH_LOOP_LIMIT):
+                log(f"{what}: HTTP 403; refreshing the access token")
+                self.refresh()
+                forbidden_refreshes += 1
+                continue
             if resp.status == 401 and not refreshed:
                 if self.pitfall == "no-refresh":
                     print(f"{what} -> {resp.status}", flush=True)

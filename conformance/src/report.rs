@@ -376,24 +376,27 @@ impl RunReport {
             .iter()
             .filter(|s| matches!(s.verdict, Verdict::Fail | Verdict::Warn))
         {
-            let _ = writeln!(out, "\n-- {} ({}):", s.id, s.end);
+            let mut section = String::new();
             for n in &s.notes {
-                let _ = writeln!(out, "  note: {n}");
+                let _ = writeln!(section, "  note: {n}");
             }
             if s.verdict == Verdict::Fail {
                 if let Some(page) = &s.final_page {
-                    let _ = writeln!(out, "  the app's last page: {page}");
+                    let _ = writeln!(section, "  the app's last page: {page}");
                 }
                 for step in tail(&s.navigation.join("\n"), 8) {
-                    let _ = writeln!(out, "  browser: {step}");
+                    let _ = writeln!(section, "  browser: {step}");
                 }
                 let stderr = tail(&s.stderr, 5);
                 if !stderr.is_empty() {
-                    let _ = writeln!(out, "  client stderr (last lines):");
+                    let _ = writeln!(section, "  client stderr (last lines):");
                     for l in stderr {
-                        let _ = writeln!(out, "    {l}");
+                        let _ = writeln!(section, "    {l}");
                     }
                 }
+            }
+            if !section.is_empty() {
+                let _ = write!(out, "\n-- {} ({}):\n{section}", s.id, s.end);
             }
         }
         for stale in &self.summary.stale_baseline {
@@ -531,18 +534,19 @@ struct FindingGroup<'a> {
     scenarios: Vec<&'a str>,
 }
 
-/// What makes two findings "the same": rule, outcome, baselined, message and evidence with
-/// the request numbers taken out.
+/// What makes two findings "the same" across scenarios: rule, outcome, baselined, and the
+/// message with its numbers taken out (the evidence differs in ports, codes and times).
 fn group_key(f: &ReportedFinding) -> String {
-    let text = format!(
-        "{}|{:?}|{}|{}|{}",
-        f.finding.rule,
-        f.finding.outcome,
-        f.baselined,
-        f.finding.message,
-        f.finding.evidence.join("\n")
-    );
-    crate::rules::without_request_numbers(&text)
+    let message: String = f
+        .finding
+        .message
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    format!(
+        "{}|{:?}|{}|{message}",
+        f.finding.rule, f.finding.outcome, f.baselined
+    )
 }
 
 /// The last `n` non-empty lines of `text`.

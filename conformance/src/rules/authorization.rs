@@ -155,8 +155,20 @@ pub(super) fn scope_as_configured(run: &RunRecord) -> Verdict {
         return Verdict::NotApplicable("the client opened no URL".into());
     }
     let want = run.scenario.scope.as_deref();
+    // The scope names as a set: how they are separated is `scope-registered`'s business.
+    let names = |s: Option<&str>| {
+        s.map(|s| {
+            let mut v: Vec<String> = s
+                .split([' ', ','])
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            v.sort();
+            v
+        })
+    };
     let wrong: Vec<String> = authorize_urls(run)
-        .filter(|u| crate::driver::query_param(u, "scope").as_deref() != want)
+        .filter(|u| names(crate::driver::query_param(u, "scope").as_deref()) != names(want))
         .map(|u| format!("opened {}", mock_server::record::mask_query_in_url(u)))
         .collect();
     match (wrong.is_empty(), want) {

@@ -1,0 +1,262 @@
+//! Real OAuth libraries, installed from PyPI and npm at pinned versions by
+//! `clients/install.sh`, each driven the way its own docs show by a short adapter in
+//! `clients/`, run through the whole catalog. The expected outcome of each is asserted
+//! scenario by scenario: a correct library passes; a library's real defect fails exactly the
+//! rules that name it (README: "What check finds in popular libraries").
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use conformance::driver::RunOptions;
+use conformance::report::{Baseline, RunMeta, RunReport, Verdict};
+use conformance::rules::Outcome;
+use conformance::shared_clock::SharedClock;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Installs the libraries once per test process; their Python path and libfaketime.
+fn libraries() -> &'static (PathBuf, PathBuf) {
+    static INSTALLED: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let out = std::process::Command::new("sh")
+            .arg(root().join("clients/install.sh"))
+            .output()
+            .expect("sh runs clients/install.sh");
+        assert!(
+            out.status.success(),
+            "clients/install.sh (pip and npm from their registries) failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let python = root().join("target/client-libs/python");
+        let faketime = python.join("libfaketime/vendor/libfaketime/src/libfaketime.so.1");
+        (python, faketime)
+    })
+}
+
+/// What one scenario must give: the rules that fail and those that warn.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Broken {
+    fail: Vec<&'static str>,
+    warn: Vec<&'static str>,
+}
+
+/// The library's catalog run: per scenario id, its verdict's broken rules (`None`: skipped).
+fn run(command: &str, app_url: Option<&str>) -> (RunReport, BTreeMap<String, Option<Broken>>) {
+    let (python, faketime) = libraries();
+    let mut options = RunOptions::new(
+        format!(
+            "cd {} && PYTHONPATH={} {command}",
+            root().display(),
+            python.display()
+        ),
+        Duration::from_secs(60),
+    );
+    options.app_url = app_url.map(str::to_owned);
+    options.shared_clock = SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads");
+    let meta = RunMeta::new(&options, "test");
+    let scenarios = conformance::scenario::builtin().expect("built-in scenarios parse");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = rt
+        .block_on(conformance::check(
+            scenarios,
+            options,
+            4,
+            &Baseline::default(),
+            meta,
+            |_| {},
+        ))
+        .expect("the run happens");
+    let outcomes = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            let broken = (s.verdict != Verdict::Skip).then(|| {
+                let with = |o: Outcome| {
+                    s.findings
+                        .iter()
+                        .filter(|f| f.finding.outcome == o)
+                        .map(|f| f.finding.rule)
+                        .collect()
+                };
+                Broken {
+                    fail: with(Outcome::Fail),
+                    warn: with(Outcome::Warn),
+                }
+            });
+            (s.id.clone(), broken)
+        })
+        .collect();
+    (report, outcomes)
+}
+
+/// Runs `command` through the catalog and compares each scenario with `expect(id)`.
+fn assert_library(
+    library: &str,
+    command: &str,
+    app_url: Option<&str>,
+    expect: impl Fn(&str) -> Option<Broken>,
+) {
+    // One library at a time: each runs four scenarios at once on a two-core machine.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (report, outcomes) = run(command, app_url);
+    let wrong: Vec<String> = outcomes
+        .iter()
+        .filter(|(id, got)| **got != expect(id))
+        .map(|(id, got)| format!("{id}: expected {:?}, got {got:?}", expect(id)))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{library}:\n{}\n\n{}",
+        wrong.join("\n"),
+        report.failures_text()
+    );
+}
+
+fn fails(rules: &[&'static str]) -> Option<Broken> {
+    Some(Broken {
+        fail: rules.to_vec(),
+        warn: vec![],
+    })
+}
+
+fn passes() -> Option<Broken> {
+    fails(&[])
+}
+
+#[test]
+fn requests_oauthlib_passes_every_scenario() {
+    // It refreshes by its own clock (expires_at): it passes the expiry scenarios only
+    // because the shared clock moves its clock with the mock's.
+    assert_library(
+        "requests-oauthlib 2.0.0",
+        "python3 clients/python/requests_oauthlib_client.py",
+        None,
+        |_| passes(),
+    );
+}
+
+#[test]
+fn openid_client_passes_every_scenario() {
+    assert_library(
+        "openid-client 6.8.9",
+        "node clients/node/openid_client.mjs",
+        None,
+        |_| passes(),
+    );
+}
+
+/// Builds the `oauth2` crate's adapter (a workspace member) and returns its path. The
+/// workspace is built whole (`--workspace`) so features unify as in `cargo test --workspace`.
+fn oauth2_adapter() -> PathBuf {
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--workspace", "--bin", "oauth2-adapter", "--locked", "--quiet"])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo build --bin oauth2-adapter failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/check-… → target/<profile>/oauth2-adapter
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("oauth2-adapter"))
+        .expect("the target directory")
+}
+
+#[test]
+fn the_oauth2_crate_passes_every_scenario() {
+    let adapter = oauth2_adapter();
+    assert_library(
+        "oauth2 5 (Rust)",
+        &adapter.display().to_string(),
+        None,
+        |_| passes(),
+    );
+}
+
+#[test]
+fn authlib_fails_where_it_skips_the_state_check_and_misreads_a_denial() {
+    // OAuth2Session.fetch_token checks `state` only when given it again, though its docs say
+    // it verifies it; a callback with error= and no code= becomes a client_credentials
+    // token request.
+    assert_library(
+        "Authlib 1.9.6",
+        "python3 clients/python/authlib_client.py",
+        None,
+        |id| match id {
+            "forged-state" => fails(&["state-verified"]),
+            "user-denies" => fails(&["denied-handled", "request-valid"]),
+            _ => passes(),
+        },
+    );
+}
+
+#[test]
+fn passport_onshape_as_a_web_app_fails_only_on_comma_separated_scopes() {
+    // Express + express-session + passport-onshape with `state: true`: the state lives in
+    // the session cookie, which the runner's browser keeps. passport-onshape joins scopes
+    // with commas (its scopeSeparator default); the strict mock refuses them.
+    assert_library(
+        "passport-onshape 1.2.0 (web app)",
+        "node clients/node/passport_app.js",
+        Some("/login"),
+        |id| match id {
+            "happy-oob" => None,
+            "two-scopes" => fails(&["scope-registered", "exit-status"]),
+            _ => passes(),
+        },
+    );
+}
+
+#[test]
+fn a_flask_app_with_requests_oauthlib_passes_with_its_access_log_warned() {
+    // Flask's development server logs every request line, the callback's ?code= included.
+    assert_library(
+        "Flask 3.1.3 + requests-oauthlib 2.0.0 (web app)",
+        "python3 clients/python/flask_app.py",
+        Some("http://localhost:{port}/login"),
+        |id| match id {
+            "happy-oob" => None,
+            "user-denies" => passes(),
+            _ => Some(Broken {
+                fail: vec![],
+                warn: vec!["codes-not-printed"],
+            }),
+        },
+    );
+}
+
+#[test]
+fn onshape_client_fails_on_its_empty_bearer_token_and_its_refresh_storm() {
+    // Onshape's own Python client sends its first call with an empty bearer token and a
+    // refresh with no refresh token, cannot send company_id, and refreshes on every 403.
+    assert_library(
+        "onshape-client 1.6.3",
+        "python3 clients/python/onshape_client_client.py",
+        None,
+        |id| match id {
+            "token-unavailable" => fails(&["bearer-header", "exit-status"]),
+            "company-given" => fails(&["bearer-header", "company-selected", "request-valid"]),
+            "scope-insufficient" => fails(&[
+                "bearer-header",
+                "refresh-only-when-expired",
+                "request-valid",
+            ]),
+            _ => fails(&["bearer-header", "request-valid"]),
+        },
+    );
+}
