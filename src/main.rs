@@ -266,8 +266,9 @@ fn check_app_url(url: &str) -> anyhow::Result<()> {
     } else {
         url.replace("{port}", "1")
     };
-    let parsed = url::Url::parse(&full)
-        .map_err(|e| anyhow::anyhow!("--app-url `{url}`: {e} (e.g. http://localhost:{{port}}/login, or /login)"))?;
+    let parsed = url::Url::parse(&full).map_err(|e| {
+        anyhow::anyhow!("--app-url `{url}`: {e} (e.g. http://localhost:{{port}}/login, or /login)")
+    })?;
     anyhow::ensure!(
         parsed.scheme() == "http"
             && matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),

@@ -273,6 +273,24 @@ fn the_readme_documents_every_rule_and_the_ci_runs_its_test_command() {
             rule.id
         );
     }
+    for rule in conformance::rules::ALL {
+        let row = format!(
+            "| `{}` | {} | {} | {} |",
+            rule.id,
+            if rule.level == mock_server::rules::Level::Must {
+                "MUST"
+            } else {
+                "SHOULD"
+            },
+            rule.doc.replace('|', "/"),
+            rule.fix.replace('|', "/")
+        );
+        assert!(
+            readme.contains(&row),
+            "README's client rule row for {} is missing or stale: {row}",
+            rule.id
+        );
+    }
     let ci = std::fs::read_to_string(format!("{root}/.ci/run")).expect(".ci/run");
     let test_command = "cargo test --workspace --locked";
     assert!(
@@ -327,16 +345,50 @@ fn check_writes_json_and_junit_and_exits_0_for_a_correct_client() {
         json.to_str().expect("path"),
         "--junit",
         junit.to_str().expect("path"),
+        "--har",
+        dir.join("har").to_str().expect("path"),
     ]);
     assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(
-        stdout.contains("PASS  happy-localhost") && stdout.contains("PASS  happy-oob"),
-        "{stdout}"
-    );
+    let happy = stdout
+        .find("PASS  happy-localhost")
+        .expect("happy-localhost passes");
+    let oob = stdout.find("PASS  happy-oob").expect("happy-oob passes");
+    assert!(happy < oob, "lines come in id order: {stdout}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
             .expect("valid JSON");
     assert_eq!(report["summary"]["passed"], 2);
+    assert_eq!(report["tool"]["name"], "onshape-mock");
+    assert_eq!(report["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(report["command"]
+        .as_str()
+        .is_some_and(|c| c.contains("reference_client.py")));
+    let traffic = report["scenarios"][0]["traffic"]
+        .as_array()
+        .expect("traffic");
+    assert!(
+        traffic
+            .iter()
+            .any(|e| e["path"] == "/oauth/token" && e["status"] == 200),
+        "the scenario's exchanges are in the report"
+    );
+    let har: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("har/happy-localhost.har")).expect("har written"),
+    )
+    .expect("valid JSON");
+    assert_eq!(har["log"]["version"], "1.2");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), traffic.len(), "one HAR entry per exchange");
+    assert!(entries.iter().any(|e| e["request"]["method"] == "POST"
+        && e["request"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/oauth/token"))
+        && e["request"]["postData"]["params"].is_array()));
+    let all_har = std::fs::read_to_string(dir.join("har/happy-localhost.har")).expect("har");
+    assert!(
+        !all_har.contains("client_secret=W") && all_har.contains("(masked)"),
+        "secrets masked"
+    );
     let findings = report["scenarios"][0]["findings"]
         .as_array()
         .expect("findings");
@@ -347,6 +399,49 @@ fn check_writes_json_and_junit_and_exits_0_for_a_correct_client() {
     assert!(
         xml.contains("<testcase name=\"happy-localhost\"") && xml.contains("tests=\"2\""),
         "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"tool\"") && xml.contains("name=\"command\""),
+        "the suite names the tool and the command: {xml}"
+    );
+}
+
+#[test]
+fn check_refuses_unwritable_reports_and_bad_app_urls_before_running() {
+    let started = std::time::Instant::now();
+    for (flag, path) in [
+        ("--json", "/nonexistent-dir-7f3a/r.json"),
+        ("--junit", "/nonexistent-dir-7f3a/r.xml"),
+        ("--har", "/proc/onshape-mock-har"),
+    ] {
+        let (code, stdout, stderr) = run_check(&["--command", "sleep 5", flag, path]);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(path.split('/').nth(1).unwrap_or(path)),
+            "{flag}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "nothing ran: {stdout}");
+    }
+    for url in [
+        "ftp://localhost/x",
+        "http://example.com:{port}/login",
+        "not a url",
+    ] {
+        let (code, _, stderr) = run_check(&["--command", "sleep 5", "--app-url", url]);
+        assert_eq!(code, Some(2), "{url}: {stderr}");
+        assert!(stderr.contains("--app-url"), "{stderr}");
+    }
+    let (code, _, stderr) = run_check(&[
+        "--command",
+        "sleep 5",
+        "--faketime-lib",
+        "/nonexistent/libfaketime.so.1",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/libfaketime.so.1"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "refused before any client ran"
     );
 }
 

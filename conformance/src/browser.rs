@@ -77,7 +77,9 @@ impl Browser {
 
     /// Whether `url` is on one of the mock's origins.
     pub fn is_mock(&self, url: &str) -> bool {
-        self.origins.iter().any(|o| url.starts_with(&format!("{o}/")))
+        self.origins
+            .iter()
+            .any(|o| url.starts_with(&format!("{o}/")))
     }
 
     /// Opens `url` as the scenario's user and follows the mock's pages to the end.

@@ -215,7 +215,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
             Arc::new(move |offset: Duration| {
                 // Best effort: a failed write shows as a client that met an expired token.
                 let _ = clock.set(offset);
-            }) as Arc<dyn Fn(Duration) + Send + Sync>
+            }) as mock_server::state::ClockHook
         }),
         issued: Some({
             let issued = issued.clone();
@@ -346,7 +346,11 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     };
     let end = match &start_url {
         Some(start) => session.web_app(&mut child, start, deadline).await,
-        None => session.desktop(&mut child, &opened_file, &mut stdin, deadline).await,
+        None => {
+            session
+                .desktop(&mut child, &opened_file, &mut stdin, deadline)
+                .await
+        }
     };
     drop(stdin);
     // Whatever the client left running (a browser it started, a server) goes with it.

@@ -14,11 +14,7 @@ use crate::report::{RunMeta, ScenarioResult};
 
 /// The HAR document of one scenario.
 pub fn scenario_har(result: &ScenarioResult, meta: &RunMeta) -> Har {
-    let entries = result
-        .traffic
-        .iter()
-        .map(|e| entry(e, result))
-        .collect();
+    let entries = result.traffic.iter().map(|e| entry(e, result)).collect();
     Har {
         log: Spec::V1_2(Log {
             creator: har::v1_2::Creator {

@@ -27,9 +27,15 @@ pub fn notes(run: &RunRecord) -> Vec<String> {
 fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
     let (b, a) = (&run.exchanges[before], &run.exchanges[before + 1]);
     let when = if b.actions.iter().any(|x| x.starts_with("clock advanced")) {
-        format!("right after #{} {} {} -> {}", b.id, b.method, b.path, b.status)
+        format!(
+            "right after #{} {} {} -> {}",
+            b.id, b.method, b.path, b.status
+        )
     } else {
-        format!("between #{} and #{} (the browser, before the callback)", b.id, a.id)
+        format!(
+            "between #{} and #{} (the browser, before the callback)",
+            b.id, a.id
+        )
     };
     let client = if run.clock_shared {
         "the client's clock moved with it".to_owned()

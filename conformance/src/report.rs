@@ -249,7 +249,10 @@ impl ScenarioResult {
         let (baselined, open): (Vec<&ReportedFinding>, Vec<&ReportedFinding>) =
             self.broken().partition(|f| f.baselined);
         let names = |fs: &[&ReportedFinding]| {
-            fs.iter().map(|f| f.finding.rule).collect::<Vec<_>>().join(", ")
+            fs.iter()
+                .map(|f| f.finding.rule)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let rules = match (open.is_empty(), baselined.is_empty()) {
             (true, true) => String::new(),
@@ -359,7 +362,12 @@ impl RunReport {
             };
             let place = match group.scenarios.as_slice() {
                 [one] => format!("{one} / {}", f.rule),
-                many => format!("{} in {} scenarios ({})", f.rule, many.len(), many.join(", ")),
+                many => format!(
+                    "{} in {} scenarios ({})",
+                    f.rule,
+                    many.len(),
+                    many.join(", ")
+                ),
             };
             let _ = writeln!(out, "\n{place} [{level}]{tag}: {}", f.message);
             let _ = writeln!(out, "  rule: {}", f.expected);

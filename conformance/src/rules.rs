@@ -111,7 +111,9 @@ pub fn without_request_numbers(text: &str) -> String {
 pub fn compact(lines: Vec<String>) -> Vec<String> {
     fn first_id(line: &str) -> Option<&str> {
         let rest = line.strip_prefix('#')?;
-        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         (end > 0).then(|| &rest[..end])
     }
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
@@ -213,7 +215,6 @@ fn authorize_urls(run: &RunRecord) -> impl Iterator<Item = &str> {
     run.opened.iter().map(|o| o.url.as_str())
 }
 
-
 macro_rules! mock_rule {
     ($name:ident, [$($r:literal),*], $relevant:expr, $what:literal) => {
         fn $name(run: &RunRecord) -> Verdict {
@@ -314,7 +315,12 @@ mod tests {
     #[test]
     fn evidence_differing_only_in_request_numbers_is_merged() {
         let lines = (0..6)
-            .map(|i| format!("#{} GET /api/x (api origin) -> 403 [scope-sufficient]", 10 + 2 * i))
+            .map(|i| {
+                format!(
+                    "#{} GET /api/x (api origin) -> 403 [scope-sufficient]",
+                    10 + 2 * i
+                )
+            })
             .chain(["#99 POST /oauth/token (oauth origin) -> 200".to_owned()])
             .chain((0..2).map(|_| "stderr line 3: a token".to_owned()))
             .collect();

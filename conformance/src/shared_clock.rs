@@ -65,7 +65,9 @@ impl SharedClock {
     /// One line for the report.
     pub fn describe(&self) -> String {
         match self {
-            SharedClock::Faketime(lib) => format!("on: the client runs under libfaketime ({})", lib.display()),
+            SharedClock::Faketime(lib) => {
+                format!("on: the client runs under libfaketime ({})", lib.display())
+            }
             SharedClock::Off(why) => format!("off: {why}"),
         }
     }
@@ -82,14 +84,18 @@ fn probe(lib: &Path) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
     let clock = ClientClock::new(&dir);
     let result = (|| {
-        clock.set(Duration::from_secs(86_400)).map_err(|e| e.to_string())?;
+        clock
+            .set(Duration::from_secs(86_400))
+            .map_err(|e| e.to_string())?;
         let date = |faked: bool| -> Result<u64, String> {
             let mut cmd = std::process::Command::new("date");
             cmd.arg("+%s");
             if faked {
                 cmd.envs(clock.env(lib));
             }
-            let out = cmd.output().map_err(|e| format!("cannot run `date`: {e}"))?;
+            let out = cmd
+                .output()
+                .map_err(|e| format!("cannot run `date`: {e}"))?;
             String::from_utf8_lossy(&out.stdout)
                 .trim()
                 .parse()

@@ -167,7 +167,9 @@ impl Session<'_> {
         let resp = loop {
             match self.browser.http().get(url).send().await {
                 Ok(resp) => break resp,
-                Err(e) if e.is_connect() && wait_for_app && tokio::time::Instant::now() < give_up => {
+                Err(e)
+                    if e.is_connect() && wait_for_app && tokio::time::Instant::now() < give_up =>
+                {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Err(e) => {
@@ -200,9 +202,15 @@ impl Session<'_> {
             return Ok(Step::Redirect(next.to_string()));
         }
         let text = resp.text().await.unwrap_or_default();
-        let mut text = strip_tags(&text).split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut text = strip_tags(&text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if text.len() > PAGE_LIMIT {
-            let cut = (0..=PAGE_LIMIT).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=PAGE_LIMIT)
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
             text.truncate(cut);
             text.push('…');
         }
@@ -235,9 +243,21 @@ mod tests {
             "http://localhost:3000/login",
             "http://127.0.0.1:3000/done"
         ));
-        assert!(same_origin("http://[::1]:3000/a", "http://localhost:3000/b"));
-        assert!(!same_origin("http://localhost:3000/a", "http://localhost:3001/a"));
-        assert!(!same_origin("http://localhost:3000/a", "https://localhost:3000/a"));
-        assert!(!same_origin("http://evil.example/a", "http://localhost:3000/a"));
+        assert!(same_origin(
+            "http://[::1]:3000/a",
+            "http://localhost:3000/b"
+        ));
+        assert!(!same_origin(
+            "http://localhost:3000/a",
+            "http://localhost:3001/a"
+        ));
+        assert!(!same_origin(
+            "http://localhost:3000/a",
+            "https://localhost:3000/a"
+        ));
+        assert!(!same_origin(
+            "http://evil.example/a",
+            "http://localhost:3000/a"
+        ));
     }
 }

@@ -36,10 +36,13 @@ pub struct Config {
 #[derive(Clone, Default)]
 pub struct Hooks {
     /// The clock's total offset, after every move and after a reset.
-    pub clock_moved: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
+    pub clock_moved: Option<ClockHook>,
     /// Every authorization code, access token and refresh token, as it is issued.
-    pub issued: Option<Arc<dyn Fn(Issued, &str) + Send + Sync>>,
+    pub issued: Option<IssuedHook>,
 }
+
+pub type ClockHook = Arc<dyn Fn(Duration) + Send + Sync>;
+pub type IssuedHook = Arc<dyn Fn(Issued, &str) + Send + Sync>;
 
 /// What kind of secret the mock issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

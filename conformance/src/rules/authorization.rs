@@ -210,7 +210,11 @@ pub(super) fn company_selected(run: &RunRecord) -> Verdict {
         Verdict::Broken(
             format!(
                 "no grant for company {want}; the user's grants to the app are for: {}",
-                if held.is_empty() { "nothing".to_owned() } else { held.join(", ") }
+                if held.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    held.join(", ")
+                }
             ),
             vec![],
         )

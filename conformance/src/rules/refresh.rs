@@ -94,18 +94,23 @@ pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
         let until = points.get(n + 1).copied().unwrap_or(run.exchanges.len());
         let window = &run.exchanges[p..until];
         let refreshed = window.iter().position(|e| is_refresh(e) && e.status == 200);
+        let tried = window.iter().any(|e| is_refresh(e) && !e.fault);
         let went_on = refreshed.is_some_and(|r| {
             window[r..]
                 .iter()
                 .any(|e| is_api(e) && (200..300).contains(&e.status))
         });
-        if !went_on {
+        // A refresh that was refused (a rotated-out token, a revoked grant) is another
+        // rule's finding: the client did what this rule asks.
+        if refreshed.is_some() && !went_on {
             return Verdict::Broken(
-                if refreshed.is_some() {
-                    "the client refreshed but made no successful API call afterwards".into()
-                } else {
-                    "the access token expired and the client did not refresh it".into()
-                },
+                "the client refreshed but made no successful API call afterwards".into(),
+                vec![describe(&run.exchanges[p])],
+            );
+        }
+        if !tried {
+            return Verdict::Broken(
+                "the access token expired and the client did not refresh it".into(),
                 vec![describe(&run.exchanges[p])],
             );
         }
@@ -135,8 +140,8 @@ pub(super) fn refresh_only_when_expired(run: &RunRecord) -> Verdict {
     for e in &run.exchanges {
         if is_refresh(e) && !e.fault {
             refreshes += 1;
-            let due = issued_at
-                .is_none_or(|t| e.at_ms + EARLY_REFRESH_MS >= t + ACCESS_LIFETIME_MS);
+            let due =
+                issued_at.is_none_or(|t| e.at_ms + EARLY_REFRESH_MS >= t + ACCESS_LIFETIME_MS);
             let told = last_api.is_some_and(|a| a.status == 401);
             if !(due || told || last_token_failed) {
                 let forbidden = last_api.filter(|a| a.status == 403);
@@ -221,7 +226,10 @@ pub(super) fn no_refresh_loop(run: &RunRecord) -> Verdict {
     let mut again: Vec<String> = Vec::new();
     for (i, e) in failed.iter().enumerate() {
         let token = form(e, "refresh_token");
-        if failed[..i].iter().any(|p| form(p, "refresh_token") == token) {
+        if failed[..i]
+            .iter()
+            .any(|p| form(p, "refresh_token") == token)
+        {
             again.push(describe(e));
         }
     }

@@ -131,14 +131,17 @@ pub(super) fn exit_status(run: &RunRecord) -> Verdict {
         (Expect::Failure, Some(0)) => {
             Verdict::Broken(format!("a correct client fails here; it {end}"), vec![])
         }
-        (Expect::Success, _) => Verdict::Broken(
-            format!("a correct client succeeds here; it {end}"),
-            vec![],
-        ),
+        (Expect::Success, _) => {
+            Verdict::Broken(format!("a correct client succeeds here; it {end}"), vec![])
+        }
         (_, _) if quiet => Verdict::Broken(
             format!(
                 "the client {end} without a message {}",
-                if run.web_app { "in the page or on stderr" } else { "on stderr" }
+                if run.web_app {
+                    "in the page or on stderr"
+                } else {
+                    "on stderr"
+                }
             ),
             vec![],
         ),
@@ -249,7 +252,11 @@ fn printed(run: &RunRecord, wanted: fn(SecretKind) -> bool) -> Verdict {
                 evidence.push(format!(
                     "{stream} line {}: {} — {shown}",
                     n + 1,
-                    found.iter().map(|s| s.kind.name()).collect::<Vec<_>>().join(", ")
+                    found
+                        .iter()
+                        .map(|s| s.kind.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }

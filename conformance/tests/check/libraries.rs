@@ -47,7 +47,18 @@ struct Broken {
 
 /// The library's catalog run: per scenario id, its verdict's broken rules (`None`: skipped).
 fn run(command: &str, app_url: Option<&str>) -> (RunReport, BTreeMap<String, Option<Broken>>) {
-    let (python, faketime) = libraries();
+    let faketime = &libraries().1;
+    let clock = SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads");
+    run_with(command, app_url, clock, &[])
+}
+
+fn run_with(
+    command: &str,
+    app_url: Option<&str>,
+    clock: SharedClock,
+    only: &[&str],
+) -> (RunReport, BTreeMap<String, Option<Broken>>) {
+    let (python, _) = libraries();
     let mut options = RunOptions::new(
         format!(
             "cd {} && PYTHONPATH={} {command}",
@@ -57,9 +68,13 @@ fn run(command: &str, app_url: Option<&str>) -> (RunReport, BTreeMap<String, Opt
         Duration::from_secs(60),
     );
     options.app_url = app_url.map(str::to_owned);
-    options.shared_clock = SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads");
+    options.shared_clock = clock;
     let meta = RunMeta::new(&options, "test");
-    let scenarios = conformance::scenario::builtin().expect("built-in scenarios parse");
+    let scenarios = conformance::scenario::builtin()
+        .expect("built-in scenarios parse")
+        .into_iter()
+        .filter(|s| only.is_empty() || only.contains(&s.id.as_str()))
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,6 +112,14 @@ fn run(command: &str, app_url: Option<&str>) -> (RunReport, BTreeMap<String, Opt
     (report, outcomes)
 }
 
+/// One library at a time: each runs four scenarios at once on a two-core machine.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs `command` through the catalog and compares each scenario with `expect(id)`.
 fn assert_library(
     library: &str,
@@ -104,11 +127,7 @@ fn assert_library(
     app_url: Option<&str>,
     expect: impl Fn(&str) -> Option<Broken>,
 ) {
-    // One library at a time: each runs four scenarios at once on a two-core machine.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = one_at_a_time();
     let (report, outcomes) = run(command, app_url);
     let wrong: Vec<String> = outcomes
         .iter()
@@ -147,6 +166,30 @@ fn requests_oauthlib_passes_every_scenario() {
 }
 
 #[test]
+fn without_the_shared_clock_requests_oauthlib_meets_expired_tokens_and_the_report_says_why() {
+    let _turn = one_at_a_time();
+    let (report, outcomes) = run_with(
+        "python3 clients/python/requests_oauthlib_client.py",
+        None,
+        SharedClock::Off("--no-shared-clock".into()),
+        &["token-expiry"],
+    );
+    assert_eq!(
+        outcomes.get("token-expiry"),
+        Some(&fails(&["refresh-on-expiry", "exit-status"])),
+        "{}",
+        report.failures_text()
+    );
+    let notes = &report.scenarios[0].notes;
+    assert!(
+        notes.iter().any(|n| n.contains("+3660 s")
+            && n.contains("the client's clock did not (--no-shared-clock)")
+            && n.contains("401 [access-token-expired]")),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn openid_client_passes_every_scenario() {
     assert_library(
         "openid-client 6.8.9",
@@ -161,7 +204,14 @@ fn openid_client_passes_every_scenario() {
 fn oauth2_adapter() -> PathBuf {
     let out = std::process::Command::new(env!("CARGO"))
         .current_dir(root())
-        .args(["build", "--workspace", "--bin", "oauth2-adapter", "--locked", "--quiet"])
+        .args([
+            "build",
+            "--workspace",
+            "--bin",
+            "oauth2-adapter",
+            "--locked",
+            "--quiet",
+        ])
         .output()
         .expect("cargo runs");
     assert!(

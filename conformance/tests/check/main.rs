@@ -167,7 +167,8 @@ fn each_broken_client_fails_the_rules_of_its_pitfall() {
     for pitfall in PITFALLS {
         let report = check(Some(pitfall), &[]);
         // These break SHOULD rules only: warnings, and the run passes.
-        let must_fail = !["ignore-retry-after", "token-at-api-host", "log-callback"].contains(pitfall);
+        let must_fail =
+            !["ignore-retry-after", "token-at-api-host", "log-callback"].contains(pitfall);
         assert_eq!(
             report.passed(),
             !must_fail,

@@ -923,8 +923,7 @@ async fn the_token_endpoint_answers_on_the_api_origin_too() {
         .filter_map(|e| e["warning"].as_str())
         .collect();
     assert_eq!(
-        warnings,
-        ["token-at-oauth-host"; 2],
+        warnings, ["token-at-oauth-host"; 2],
         "the GET and the POST to the API origin"
     );
 
