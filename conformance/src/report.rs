@@ -567,6 +567,100 @@ fn tail(text: &str, n: usize) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    fn result(id: &str, broken: &[(&'static str, Outcome, &str, bool)]) -> ScenarioResult {
+        let scenario = crate::scenario::Scenario::parse(id, "title = 'T'\n").expect("parses");
+        let mut r = ScenarioResult::skipped(&scenario, "");
+        r.skipped = None;
+        r.end = "exit 1".into();
+        r.findings = broken
+            .iter()
+            .map(|(rule, outcome, message, baselined)| ReportedFinding {
+                finding: Finding {
+                    rule,
+                    severity: Level::Must,
+                    outcome: *outcome,
+                    expected: "the sentence",
+                    fix: "the fix",
+                    message: (*message).to_owned(),
+                    evidence: vec![format!("#{} GET /api/x -> 401", message.len())],
+                },
+                baselined: *baselined,
+            })
+            .collect();
+        r.verdict = if r.findings.iter().any(|f| !f.baselined) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        r
+    }
+
+    #[test]
+    fn a_baselined_failure_is_named_on_its_line() {
+        let r = result("token-expiry", &[("exit-status", Outcome::Fail, "m", true)]);
+        assert!(
+            r.line().ends_with("exit 1  [baselined: exit-status]"),
+            "{}",
+            r.line()
+        );
+        let both = result(
+            "two-expiries",
+            &[
+                ("refresh-on-expiry", Outcome::Fail, "m", false),
+                ("exit-status", Outcome::Fail, "m", true),
+            ],
+        );
+        assert!(
+            both.line()
+                .ends_with("[refresh-on-expiry; baselined: exit-status]"),
+            "{}",
+            both.line()
+        );
+    }
+
+    #[test]
+    fn the_same_finding_in_several_scenarios_is_printed_once() {
+        let meta = RunMeta {
+            tool: Tool {
+                name: "onshape-mock",
+                version: "0",
+            },
+            command: "c".into(),
+            mode: "desktop",
+            app_url: None,
+            shared_clock: "off".into(),
+        };
+        let report = RunReport::new(
+            vec![
+                result(
+                    "b",
+                    &[("bearer-header", Outcome::Fail, "refused 1 request", false)],
+                ),
+                result(
+                    "a",
+                    &[("bearer-header", Outcome::Fail, "refused 2 request", false)],
+                ),
+                result(
+                    "c",
+                    &[("bearer-header", Outcome::Fail, "another message", false)],
+                ),
+            ],
+            &Baseline::default(),
+            Duration::ZERO,
+            meta,
+        );
+        let text = report.failures_text();
+        assert!(
+            text.contains("bearer-header in 2 scenarios (a, b) [MUST]: refused 2 request"),
+            "{text}"
+        );
+        assert!(
+            text.contains("c / bearer-header [MUST]: another message"),
+            "{text}"
+        );
+        assert_eq!(text.matches("rule: the sentence").count(), 2, "{text}");
+    }
+
     #[test]
     fn baseline_lines_are_checked() {
         let b =

@@ -221,6 +221,12 @@ impl Scenario {
         Ok(s)
     }
 
+    /// Whether the scenario moves the mock's clock (and so the client's, when shared).
+    pub fn moves_clock(&self) -> bool {
+        self.browser.advance_before_callback > 0
+            || self.triggers.iter().any(|t| t.advance.is_some())
+    }
+
     /// The mock triggers of this scenario, for the app `client_id`.
     pub fn mock_triggers(&self, client_id: &str) -> Vec<Trigger> {
         self.triggers

@@ -6,7 +6,9 @@
 //! call (`FAKETIME_TIMESTAMP_FILE`, `FAKETIME_NO_CACHE=1`); the mock's `clock_moved` hook
 //! rewrites that file before the response that moved the clock leaves, so the client's very
 //! next look at the time sees the new hour. The monotonic clock is left alone
-//! (`FAKETIME_DONT_FAKE_MONOTONIC=1`): timeouts and `Retry-After` waits stay real.
+//! (`FAKETIME_DONT_FAKE_MONOTONIC=1`): timeouts and `Retry-After` waits stay real. Only
+//! scenarios that move the clock preload it (reading the file at every look at the time
+//! slows a client down).
 //!
 //! It cannot work for a client that does not read the time through the C library: a static
 //! binary (musl, Go), or a runtime with its own clock. Where libfaketime is missing or does
