@@ -109,11 +109,7 @@ impl Browser {
                 return stuck(0, "", "the mock did not answer the browser");
             };
             let status = resp.status().as_u16();
-            let location = resp
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let location = location(&resp);
             let body = resp.text().await.unwrap_or_default();
             if let Some(loc) = location {
                 if loc.starts_with('/') {
@@ -178,6 +174,14 @@ impl Browser {
         }
         stuck(0, "", "too many redirects")
     }
+}
+
+/// A response's `Location` header, if it is text.
+pub(crate) fn location(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 enum Request {

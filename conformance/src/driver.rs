@@ -490,8 +490,21 @@ impl Session<'_> {
         }
     }
 
+    /// Plays browser and user on the mock's pages for `url` and records where it landed;
+    /// then, before the first callback, moves the clock as the scenario says. Where it landed,
+    /// whether to forge this callback, and how far the clock moved.
+    pub(crate) async fn play(&mut self, url: &str) -> (Landing, bool, u64) {
+        let landing = self.browser.visit(url, self.scenario).await;
+        self.opened.push(Opened {
+            url: url.to_owned(),
+            landing: landing.clone(),
+        });
+        let forge = self.delivered.is_empty() && self.scenario.browser.forge_state;
+        (landing, forge, self.advance_before_callback())
+    }
+
     /// The mock clock moves this many seconds before the first callback (none later).
-    pub(crate) fn advance_before_callback(&self) -> u64 {
+    fn advance_before_callback(&self) -> u64 {
         let advanced = if self.delivered.is_empty() {
             self.scenario.browser.advance_before_callback
         } else {
@@ -510,13 +523,7 @@ impl Session<'_> {
         stdin: &mut Option<ChildStdin>,
         deadline: tokio::time::Instant,
     ) -> Option<String> {
-        let landing = self.browser.visit(url, self.scenario).await;
-        self.opened.push(Opened {
-            url: url.to_owned(),
-            landing: landing.clone(),
-        });
-        let forge = self.delivered.is_empty() && self.scenario.browser.forge_state;
-        let advanced = self.advance_before_callback();
+        let (landing, forge, advanced) = self.play(url).await;
         match landing {
             Landing::Callback(location) => {
                 if forge {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use mock_server::record::{fingerprint, mask_query_in_url};
 use tokio::process::Child;
 
-use crate::browser::{strip_tags, Landing};
-use crate::driver::{forge_state, kill, query_param, ClientEnd, Delivered, Opened, Session};
+use crate::browser::{location, strip_tags, Landing};
+use crate::driver::{forge_state, kill, query_param, ClientEnd, Delivered, Session};
 
 /// How long the app has to start listening.
 const APP_START_WAIT: Duration = Duration::from_secs(15);
@@ -96,13 +96,7 @@ impl Session<'_> {
                 "the app started more than {MAX_AUTHORIZATIONS} authorizations"
             ));
         }
-        let landing = self.browser.visit(url, self.scenario).await;
-        self.opened.push(Opened {
-            url: url.to_owned(),
-            landing: landing.clone(),
-        });
-        let forge = self.delivered.is_empty() && self.scenario.browser.forge_state;
-        let advanced = self.advance_before_callback();
+        let (landing, forge, advanced) = self.play(url).await;
         let location = match landing {
             Landing::Callback(location) => location,
             Landing::OobCode(_) | Landing::OobError(_) => {
@@ -182,11 +176,7 @@ impl Session<'_> {
             }
         };
         let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let location = location(&resp);
         self.navigation.push(format!(
             "GET {} -> {status}{}",
             mask_query_in_url(url),
