@@ -129,6 +129,9 @@ pub struct RunRecord {
     pub clock_shared: bool,
     /// Why not, when it did not.
     pub clock_note: Option<String>,
+    /// Processes of the client found without libfaketime when the clock moved (`name (pid N)`):
+    /// their clocks stayed behind.
+    pub clock_unfollowed: Vec<String>,
     /// Web-app mode.
     pub web_app: bool,
     /// Web-app mode: the browser's GETs to the app.
@@ -210,12 +213,25 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         _ => None,
     };
     let issued: Arc<Mutex<Vec<Secret>>> = Arc::default();
+    // The client's process group, once it runs, and which of its processes were found
+    // without libfaketime when the clock moved.
+    let pgid = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let unfollowed: Arc<Mutex<Vec<String>>> = Arc::default();
     let hooks = Hooks {
         clock_moved: client_clock.as_ref().map(|(clock, _)| {
-            let clock = clock.clone();
+            let (clock, pgid, unfollowed) = (clock.clone(), pgid.clone(), unfollowed.clone());
             Arc::new(move |offset: Duration| {
                 // Best effort: a failed write shows as a client that met an expired token.
                 let _ = clock.set(offset);
+                let group = pgid.load(std::sync::atomic::Ordering::Relaxed);
+                if group != 0 {
+                    let mut seen = unfollowed.lock().unwrap_or_else(PoisonError::into_inner);
+                    for p in crate::shared_clock::processes_without_it(group) {
+                        if !seen.contains(&p) {
+                            seen.push(p);
+                        }
+                    }
+                }
             }) as mock_server::state::ClockHook
         }),
         issued: Some({
@@ -329,6 +345,9 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let mut child = cmd
         .spawn()
         .map_err(|e| RunError::ClientStart(format!("sh -c {:?}: {e}", opts.command)))?;
+    if let Some(id) = child.id() {
+        pgid.store(id, std::sync::atomic::Ordering::Relaxed);
+    }
     let group = child.id().map(ProcessGroup::register);
     let stdout = child.stdout.take().map(|s| tokio::spawn(read_capped(s)));
     let stderr = child.stderr.take().map(|s| tokio::spawn(read_capped(s)));
@@ -388,6 +407,8 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         navigation,
         ..
     } = session;
+    let clock_unfollowed =
+        std::mem::take(&mut *unfollowed.lock().unwrap_or_else(PoisonError::into_inner));
     let mut secrets = vec![Secret {
         kind: SecretKind::ClientSecret,
         value: app.client_secret.clone(),
@@ -423,6 +444,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         final_page,
         secrets,
         clock_shared: client_clock.is_some(),
+        clock_unfollowed,
         clock_note: match &opts.shared_clock {
             SharedClock::Off(why) => Some(why.clone()),
             SharedClock::Faketime(_) => None,

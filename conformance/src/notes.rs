@@ -37,7 +37,12 @@ fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
             b.id, a.id
         )
     };
-    let client = if run.clock_shared {
+    let client = if run.clock_shared && !run.clock_unfollowed.is_empty() {
+        format!(
+            "the client's clock moved with it only where libfaketime is loaded: {} ran without it (a static binary, or a program that clears LD_PRELOAD), and its clock did not move",
+            run.clock_unfollowed.join(", ")
+        )
+    } else if run.clock_shared {
         "the client's clock moved with it".to_owned()
     } else {
         format!(

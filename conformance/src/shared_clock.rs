@@ -164,6 +164,51 @@ impl ClientClock {
     }
 }
 
+/// The processes of the process group `pgid` that do not have libfaketime loaded — a static
+/// binary, or a program that cleared `LD_PRELOAD` — as `name (pid N)`: their clocks did not
+/// move. Read from `/proc`; empty where there is none.
+pub fn processes_without_it(pgid: u32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses.
+        let Some(fields) = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace())
+        else {
+            continue;
+        };
+        let fields: Vec<&str> = fields.collect();
+        let (Some(state), Some(group)) = (fields.first(), fields.get(2)) else {
+            continue;
+        };
+        if *state == "Z" || group.parse::<u32>().ok() != Some(pgid) {
+            continue;
+        }
+        match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
+            Ok(maps) if !maps.is_empty() && !maps.contains("libfaketime") => {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                out.push(format!("{} (pid {pid})", comm.trim()));
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,6 +190,28 @@ fn without_the_shared_clock_requests_oauthlib_meets_expired_tokens_and_the_repor
 }
 
 #[test]
+fn a_client_process_outside_libfaketime_is_named_in_the_notes() {
+    // `env -u LD_PRELOAD` stands for a static binary: the client's clock cannot follow. The
+    // reference client refreshes on the 401 and passes; the note says whose clock stayed.
+    let _turn = one_at_a_time();
+    let faketime = &libraries().1;
+    let (report, outcomes) = run_with(
+        "env -u LD_PRELOAD python3 clients/reference_client.py",
+        None,
+        SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads"),
+        &["token-expiry"],
+    );
+    assert_eq!(outcomes.get("token-expiry"), Some(&passes()));
+    let notes = &report.scenarios[0].notes;
+    assert!(
+        notes.iter().any(|n| n.contains("python3 (pid ")
+            && n.contains("ran without it")
+            && n.contains("401 [access-token-expired]")),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn openid_client_passes_every_scenario() {
     assert_library(
         "openid-client 6.8.9",
