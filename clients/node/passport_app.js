@@ -21,6 +21,7 @@
 //                                code default (https://cad.onshape.com/oauth/token)
 //          --tutorial-state      Onshape's tutorial: authenticate('onshape', {state: uuid}) with
 //                                no state store (the state is sent, never checked)
+//          --no-state            passport-oauth2's default: no `state` option, so no state at all
 'use strict';
 
 const crypto = require('node:crypto');
@@ -34,6 +35,7 @@ const contract = require('./contract');
 const cfg = contract.config();
 const args = process.argv.slice(2);
 const tutorialState = args.includes('--tutorial-state');
+const noState = args.includes('--no-state');
 const redirect = new URL(cfg.redirectUri);
 const port = Number(redirect.port || process.env.ONSHAPE_APP_PORT || 80);
 
@@ -53,7 +55,7 @@ const strategy = new OnshapeStrategy({
   tokenURL: `${args.includes('--default-token-url') ? cfg.apiUrl : cfg.oauthUrl}/oauth/token`,
   userProfileURL: `${cfg.apiUrl}/api/users/sessioninfo`,
   scope: cfg.scope ? cfg.scope.split(' ') : undefined,
-  state: !tutorialState,
+  state: !(tutorialState || noState),
 }, (accessToken, refreshToken, profile, done) => {
   contract.hide(accessToken);
   contract.hide(refreshToken);

@@ -295,6 +295,43 @@ fn passport_onshape_as_a_web_app_fails_only_on_comma_separated_scopes() {
 }
 
 #[test]
+fn passport_without_a_state_store_redeems_a_forged_callback() {
+    // passport-oauth2's default (no `state` option) sends no state at all; Onshape's tutorial
+    // pattern (`authenticate('onshape', {state: uuid})`) sends one and never checks it.
+    let _turn = one_at_a_time();
+    let faketime = &libraries().1;
+    for (flag, broken) in [
+        (
+            "--no-state",
+            Broken {
+                fail: vec!["state-verified"],
+                warn: vec!["state-sent"],
+            },
+        ),
+        (
+            "--tutorial-state",
+            Broken {
+                fail: vec!["state-verified"],
+                warn: vec![],
+            },
+        ),
+    ] {
+        let (report, outcomes) = run_with(
+            &format!("node clients/node/passport_app.js {flag}"),
+            Some("/login"),
+            SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads"),
+            &["forged-state"],
+        );
+        assert_eq!(
+            outcomes.get("forged-state"),
+            Some(&Some(broken)),
+            "{flag}: {}",
+            report.failures_text()
+        );
+    }
+}
+
+#[test]
 fn a_flask_app_with_requests_oauthlib_passes_with_its_access_log_warned() {
     // Flask's development server logs every request line, the callback's ?code= included.
     assert_library(
