@@ -269,10 +269,13 @@ fn check_app_url(url: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(&full).map_err(|e| {
         anyhow::anyhow!("--app-url `{url}`: {e} (e.g. http://localhost:{{port}}/login, or /login)")
     })?;
+    // The redirect URI is http://localhost:PORT/callback: the start URL must be on the same
+    // host (cookies are per host) and port (the one handed to the app).
     anyhow::ensure!(
         parsed.scheme() == "http"
-            && matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
-        "--app-url `{url}`: the app runs on this machine, over http: http://localhost:{{port}}/PATH"
+            && parsed.host_str() == Some("localhost")
+            && (url.starts_with('/') || url.contains("{port}")),
+        "--app-url `{url}`: the app listens on the redirect URI's host and port: http://localhost:{{port}}/PATH, or just /PATH"
     );
     Ok(())
 }

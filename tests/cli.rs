@@ -426,6 +426,8 @@ fn check_refuses_unwritable_reports_and_bad_app_urls_before_running() {
         "ftp://localhost/x",
         "http://example.com:{port}/login",
         "not a url",
+        "http://127.0.0.1:{port}/login",
+        "http://localhost:3000/login",
     ] {
         let (code, _, stderr) = run_check(&["--command", "sleep 5", "--app-url", url]);
         assert_eq!(code, Some(2), "{url}: {stderr}");

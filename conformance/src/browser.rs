@@ -45,7 +45,8 @@ impl Landing {
                 }
             )),
             Landing::Foreign(u) => Some(format!(
-                "the client opened {u}, which is not the mock's authorization endpoint"
+                "the client opened {}, which is not the mock's authorization endpoint",
+                mock_server::record::mask_query_in_url(u)
             )),
             _ => None,
         }

@@ -21,8 +21,8 @@ use crate::browser::{Browser, Landing};
 use crate::scenario::{RedirectKind, Scenario};
 use crate::shared_clock::{ClientClock, SharedClock};
 
-/// Most of the client's output kept for the report.
-const OUTPUT_LIMIT: usize = 16 * 1024;
+/// Most of the client's output kept for judging (the report keeps the first 16 KiB).
+const OUTPUT_LIMIT: usize = 1024 * 1024;
 /// How long the runner tries to hand the genuine callback to a client that was just sent a
 /// forged one (it may have stopped listening, rightly).
 const GENUINE_AFTER_FORGED: Duration = Duration::from_millis(500);
@@ -178,11 +178,13 @@ impl RunRecord {
         }
     }
 
-    /// What the client said about how it ended: its stderr, or in web-app mode the last page.
+    /// What the client said about how it ended: its stderr; in web-app mode the last page
+    /// (a server's stderr is its request log, not a message to the user).
     pub fn message(&self) -> &str {
-        match (&self.final_page, self.stderr.trim()) {
-            (Some(page), "") => page.trim(),
-            (_, stderr) => stderr,
+        if self.web_app {
+            self.final_page.as_deref().unwrap_or("").trim()
+        } else {
+            self.stderr.trim()
         }
     }
 }
@@ -409,10 +411,22 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     } = session;
     let clock_unfollowed =
         std::mem::take(&mut *unfollowed.lock().unwrap_or_else(PoisonError::into_inner));
-    let mut secrets = vec![Secret {
+    // The client secret, and the HTTP Basic credentials that carry it (raw, as most
+    // libraries send them, and form-encoded, as RFC 6749 §2.3.1 says).
+    let basic =
+        |id: &str, secret: &str| data_encoding::BASE64.encode(format!("{id}:{secret}").as_bytes());
+    let enc = |v: &str| mock_server::form::encode_component(v);
+    let mut secrets: Vec<Secret> = [
+        app.client_secret.clone(),
+        basic(&app.client_id, &app.client_secret),
+        basic(&enc(&app.client_id), &enc(&app.client_secret)),
+    ]
+    .into_iter()
+    .map(|value| Secret {
         kind: SecretKind::ClientSecret,
-        value: app.client_secret.clone(),
-    }];
+        value,
+    })
+    .collect();
     secrets.extend(
         issued
             .lock()

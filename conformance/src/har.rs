@@ -135,12 +135,17 @@ fn entry(e: &Exchange, result: &ScenarioResult) -> Entries {
             content: Content {
                 size: 0,
                 compression: None,
-                mime_type: header(&e.response_headers, "content-type").map(str::to_owned),
+                // HAR 1.2 wants both fields, empty or not.
+                mime_type: Some(
+                    header(&e.response_headers, "content-type")
+                        .unwrap_or("x-unknown")
+                        .to_owned(),
+                ),
                 text: None,
                 encoding: None,
                 comment: Some("response bodies are not recorded: they carry tokens".to_owned()),
             },
-            redirect_url: e.location.clone(),
+            redirect_url: Some(e.location.clone().unwrap_or_default()),
             headers_size: -1,
             body_size: -1,
             comment: None,

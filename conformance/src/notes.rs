@@ -16,6 +16,19 @@ pub fn notes(run: &RunRecord) -> Vec<String> {
             notes.push(clock_note(run, i, after.at_ms - before.at_ms));
         }
     }
+    // A move fired by the last exchange has no request after it.
+    if let Some(last) = run.exchanges.last() {
+        for moved in last
+            .actions
+            .iter()
+            .filter(|a| a.starts_with("clock advanced"))
+        {
+            notes.push(format!(
+                "the mock's {moved} right after #{} {} {} -> {}, the client's last request",
+                last.id, last.method, last.path, last.status
+            ));
+        }
+    }
     for (i, e) in run.exchanges.iter().enumerate() {
         if e.fault {
             notes.push(fault_note(run, i));

@@ -179,7 +179,18 @@ impl ScenarioResult {
         } else {
             Verdict::Pass
         };
+        // Nothing the client wrote, opened or was sent keeps a secret: the whole result is
+        // redacted with every secret the mock issued in the run.
         let redact = |text: &str| crate::rules::redact(text, &run.secrets);
+        let findings = findings
+            .into_iter()
+            .map(|mut f| {
+                f.finding.message = redact(&f.finding.message);
+                f.finding.evidence = f.finding.evidence.iter().map(|e| redact(e)).collect();
+                f
+            })
+            .collect();
+        let output = |text: &str| truncate(redact(text), OUTPUT_REPORTED);
         ScenarioResult {
             id: run.scenario.id.clone(),
             title: run.scenario.title.clone(),
@@ -190,20 +201,42 @@ impl ScenarioResult {
                 ClientEnd::Exited(None) => "killed by a signal".to_owned(),
                 ClientEnd::Answered(status) => format!("answered {status}"),
                 ClientEnd::TimedOut => "timed out".to_owned(),
-                ClientEnd::EndedEarly(why) => format!("ended by the runner: {why}"),
+                ClientEnd::EndedEarly(why) => format!("ended by the runner: {}", redact(why)),
             },
             skipped: None,
             findings,
-            notes: crate::notes::notes(run),
-            stdout: redact(&run.stdout),
-            stderr: redact(&run.stderr),
+            notes: crate::notes::notes(run).iter().map(|n| redact(n)).collect(),
+            stdout: output(&run.stdout),
+            stderr: output(&run.stderr),
             final_page: run.final_page.as_deref().map(redact),
-            navigation: run.navigation.clone(),
+            navigation: run.navigation.iter().map(|n| redact(n)).collect(),
             origins: Origins {
                 oauth: run.oauth_url.clone(),
                 api: run.api_url.clone(),
             },
-            traffic: run.exchanges.clone(),
+            // The mock's log masks secrets already; this holds even for a spelling it missed.
+            traffic: run
+                .exchanges
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    let pairs = e
+                        .headers
+                        .iter_mut()
+                        .chain(e.response_headers.iter_mut())
+                        .chain(e.form.iter_mut().flatten());
+                    for (_, v) in pairs {
+                        *v = redact(v);
+                    }
+                    for text in [&mut e.raw_query, &mut e.location, &mut e.hint]
+                        .into_iter()
+                        .flatten()
+                    {
+                        *text = redact(text);
+                    }
+                    e
+                })
+                .collect(),
         }
     }
 
@@ -309,7 +342,9 @@ impl RunReport {
             .entries
             .iter()
             .filter(|(sid, rule)| {
-                scenarios.iter().any(|s| &s.id == sid)
+                scenarios
+                    .iter()
+                    .any(|s| &s.id == sid && s.skipped.is_none())
                     && !all_findings()
                         .any(|(s, f)| &s.id == sid && f.finding.rule == rule && f.baselined)
             })
@@ -542,8 +577,9 @@ struct FindingGroup<'a> {
     scenarios: Vec<&'a str>,
 }
 
-/// What makes two findings "the same" across scenarios: rule, outcome, baselined, and the
-/// message with its numbers taken out (the evidence differs in ports, codes and times).
+/// What makes two findings "the same" across scenarios: rule, outcome, baselined, the
+/// message with its numbers taken out, and the mock rules its evidence names (the evidence
+/// itself differs in ports, codes and times).
 fn group_key(f: &ReportedFinding) -> String {
     let message: String = f
         .finding
@@ -551,10 +587,43 @@ fn group_key(f: &ReportedFinding) -> String {
         .chars()
         .map(|c| if c.is_ascii_digit() { '0' } else { c })
         .collect();
+    // The mock rules the evidence names (`[scope-sufficient]`): findings refused for different
+    // reasons are not the same.
+    let mut tags: Vec<&str> = f
+        .finding
+        .evidence
+        .iter()
+        .flat_map(|e| {
+            e.split('[')
+                .skip(1)
+                .filter_map(|t| t.split_once(']').map(|(t, _)| t))
+        })
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
     format!(
-        "{}|{:?}|{}|{message}",
-        f.finding.rule, f.finding.outcome, f.baselined
+        "{}|{:?}|{}|{message}|{}",
+        f.finding.rule,
+        f.finding.outcome,
+        f.baselined,
+        tags.join(",")
     )
+}
+
+/// How much of each of the client's streams a report keeps.
+const OUTPUT_REPORTED: usize = 16 * 1024;
+
+/// `text` cut to at most `limit` bytes, on a character boundary, with `…` when cut.
+fn truncate(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let cut = (0..=limit)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 /// The last `n` non-empty lines of `text`.
@@ -659,6 +728,32 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("rule: the sentence").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn a_skipped_scenario_leaves_its_baseline_entries_alone() {
+        let scenario =
+            crate::scenario::Scenario::parse("happy-oob", "title = 'T'\n").expect("parses");
+        let skipped = ScenarioResult::skipped(&scenario, "web app");
+        let baseline = Baseline::parse("happy-oob exit-status\n").expect("parses");
+        let meta = RunMeta {
+            tool: Tool {
+                name: "onshape-mock",
+                version: "0",
+            },
+            command: "c".into(),
+            mode: "web-app",
+            app_url: Some("/login".into()),
+            shared_clock: "off".into(),
+        };
+        let report = RunReport::new(vec![skipped], &baseline, Duration::ZERO, meta);
+        assert!(
+            report.summary.stale_baseline.is_empty(),
+            "{:?}",
+            report.summary
+        );
+        assert_eq!(report.summary.skipped, 1);
+        assert!(report.passed());
     }
 
     #[test]

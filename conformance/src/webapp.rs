@@ -22,6 +22,8 @@ const MAX_HOPS: usize = 40;
 const MAX_AUTHORIZATIONS: usize = 20;
 /// How much of the app's last page the report keeps.
 const PAGE_LIMIT: usize = 2048;
+/// How much of an app's page the browser reads at most.
+const READ_LIMIT: usize = 64 * 1024;
 
 /// What one GET to the app gave.
 enum Step {
@@ -70,7 +72,7 @@ impl Session<'_> {
                     return ClientEnd::Answered(status);
                 }
                 Step::Redirect(next) if self.browser.is_mock(&next) => {
-                    match self.authorize(&next).await {
+                    match self.authorize(&next, deadline).await {
                         Ok(callback) => url = callback,
                         Err(reason) => return ClientEnd::EndedEarly(reason),
                     }
@@ -90,7 +92,11 @@ impl Session<'_> {
     /// One authorization on the mock's pages. Returns the callback URL to open next; in
     /// `forged-state` an attacker's callback is opened first, with the user's cookies (the
     /// login CSRF that `state` exists to stop).
-    async fn authorize(&mut self, url: &str) -> Result<String, String> {
+    async fn authorize(
+        &mut self,
+        url: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<String, String> {
         if self.opened.len() >= MAX_AUTHORIZATIONS {
             return Err(format!(
                 "the app started more than {MAX_AUTHORIZATIONS} authorizations"
@@ -115,7 +121,7 @@ impl Session<'_> {
                 _ => location.clone(),
             };
             let forged = forge_state(&theirs);
-            let received = self.follow_in_app(&forged).await;
+            let received = self.follow_in_app(&forged, deadline).await;
             self.record_callback(&forged, true, advanced, received);
             // A moment for the app to take the forged callback in.
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -137,10 +143,10 @@ impl Session<'_> {
 
     /// Opens `url` and follows the app's own redirects (not into the mock). Whether the app
     /// answered.
-    async fn follow_in_app(&mut self, url: &str) -> bool {
+    async fn follow_in_app(&mut self, url: &str, deadline: tokio::time::Instant) -> bool {
         let mut url = url.to_owned();
         for _ in 0..10 {
-            match self.get(&url, false, tokio::time::Instant::now()).await {
+            match self.get(&url, false, deadline).await {
                 Ok(Step::Redirect(next)) if same_origin(&next, &url) => url = next,
                 Ok(_) => return true,
                 Err(_) => return false,
@@ -158,8 +164,12 @@ impl Session<'_> {
         deadline: tokio::time::Instant,
     ) -> Result<Step, String> {
         let give_up = (tokio::time::Instant::now() + APP_START_WAIT).min(deadline);
+        // An app may take its time to answer (its calls, a refresh): until the deadline.
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(Duration::from_secs(1));
         let resp = loop {
-            match self.browser.http().get(url).send().await {
+            match self.browser.http().get(url).timeout(left).send().await {
                 Ok(resp) => break resp,
                 Err(e)
                     if e.is_connect() && wait_for_app && tokio::time::Instant::now() < give_up =>
@@ -191,7 +201,15 @@ impl Session<'_> {
                 .map_err(|e| format!("a redirect to `{loc}`: {e}"))?;
             return Ok(Step::Redirect(next.to_string()));
         }
-        let text = resp.text().await.unwrap_or_default();
+        let mut body = Vec::new();
+        let mut resp = resp;
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            body.extend_from_slice(&chunk[..chunk.len().min(READ_LIMIT - body.len())]);
+            if body.len() >= READ_LIMIT {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&body);
         let mut text = strip_tags(&text)
             .split_whitespace()
             .collect::<Vec<_>>()

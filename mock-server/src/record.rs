@@ -355,7 +355,10 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 
 /// `Bearer abcdef…`, `Basic CLIENT_ID:(masked)`, other schemes masked whole.
 pub fn mask_authorization(v: &str) -> String {
-    let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+    // No scheme at all (`Authorization: <token>`): the whole value is the secret.
+    let Some((scheme, rest)) = v.split_once(char::is_whitespace) else {
+        return "(masked)".to_owned();
+    };
     if scheme.eq_ignore_ascii_case("bearer") {
         format!("{scheme} {}", fingerprint(rest.trim()))
     } else if scheme.eq_ignore_ascii_case("basic") {
@@ -462,5 +465,33 @@ pub fn mask_query_in_url(url: &str) -> String {
     match url.split_once('?') {
         Some((base, q)) => format!("{base}?{}", mask_query(q)),
         None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_values_never_keep_their_secret() {
+        assert_eq!(
+            mask_authorization("Bearer abcdefghijkl"),
+            "Bearer abcdef…(12)"
+        );
+        assert_eq!(
+            mask_authorization("Bearer\tabcdefghijkl"),
+            "Bearer abcdef…(12)"
+        );
+        assert_eq!(
+            mask_authorization("abcdefghijklmnop"),
+            "(masked)",
+            "no scheme"
+        );
+        let basic = data_encoding::BASE64.encode(b"ID=:SECRET=");
+        assert_eq!(
+            mask_authorization(&format!("Basic {basic}")),
+            "Basic ID=:(masked)"
+        );
+        assert_eq!(mask_authorization("Digest x=y"), "Digest (masked)");
     }
 }

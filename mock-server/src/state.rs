@@ -91,6 +91,8 @@ struct Inner {
     store: Mutex<Store>,
     log: Mutex<RequestLog>,
     script: Mutex<Script>,
+    /// Serializes clock moves with their hook ([`AppState::advance_clock`]).
+    clock_moves: Mutex<()>,
     templates: minijinja::Environment<'static>,
 }
 
@@ -106,6 +108,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 log: Mutex::new(RequestLog::new(config.max_logged_requests)),
                 script: Mutex::new(Script::default()),
+                clock_moves: Mutex::new(()),
                 store: Mutex::new(store),
                 clock,
                 templates: crate::pages::environment(),
@@ -125,6 +128,13 @@ impl AppState {
     /// Moves the clock forward, forgets what expired long enough ago, and tells the
     /// `clock_moved` hook. Refused, moving nothing, past [`crate::clock::MAX_OFFSET`].
     pub fn advance_clock(&self, by: Duration) -> Result<Instant, Duration> {
+        // One move at a time, hook included: two concurrent moves must not leave the hook's
+        // last word at the smaller offset.
+        let _one = self
+            .inner
+            .clock_moves
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let now = self.inner.clock.advance(by)?;
         self.store().purge(now);
         self.clock_moved();

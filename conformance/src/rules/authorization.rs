@@ -1,6 +1,8 @@
 //! Rules about the authorization request and its answer: how the browser is sent to the
 //! mock, `state`, scope and company, denial, and where the secret may go.
 
+use mock_server::record::mask_query_in_url;
+
 use super::{authorize_urls, describe, form, is_token, Verdict};
 use crate::driver::{ClientEnd, RunRecord};
 use crate::scenario::Decision;
@@ -21,7 +23,7 @@ pub(super) fn authorize_get(run: &RunRecord) -> Verdict {
                 .map(|p| p.path() != "/oauth/authorize")
                 .unwrap_or(true)
         })
-        .map(|u| format!("opened {u}"))
+        .map(|u| format!("opened {}", mask_query_in_url(u)))
         .collect();
     if !wrong.is_empty() {
         return Verdict::Broken(
@@ -39,7 +41,7 @@ pub(super) fn authorize_get(run: &RunRecord) -> Verdict {
 pub(super) fn state_sent(run: &RunRecord) -> Verdict {
     let missing: Vec<String> = authorize_urls(run)
         .filter(|u| crate::driver::query_param(u, "state").is_none_or(|s| s.is_empty()))
-        .map(|u| format!("opened {u}"))
+        .map(|u| format!("opened {}", mask_query_in_url(u)))
         .collect();
     match (missing.is_empty(), run.opened.is_empty()) {
         (_, true) => Verdict::NotApplicable("the client opened no URL".into()),
@@ -58,6 +60,7 @@ pub(super) fn state_verified(run: &RunRecord) -> Verdict {
     let Some(code) = &forged.code else {
         return Verdict::NotApplicable("the forged callback carried no code".into());
     };
+    let not_received = !forged.received;
     let redeemed: Vec<String> = run
         .exchanges
         .iter()
@@ -70,7 +73,11 @@ pub(super) fn state_verified(run: &RunRecord) -> Verdict {
         })
         .map(describe)
         .collect();
-    if redeemed.is_empty() {
+    if redeemed.is_empty() && not_received {
+        Verdict::NotApplicable(
+            "the forged callback did not reach the client (its listener did not answer)".into(),
+        )
+    } else if redeemed.is_empty() {
         Verdict::Holds("the code of the callback with a forged state was not redeemed".into())
     } else {
         Verdict::Broken(
@@ -86,7 +93,7 @@ pub(super) fn state_verified(run: &RunRecord) -> Verdict {
 pub(super) fn secret_not_in_url(run: &RunRecord) -> Verdict {
     let mut leaks: Vec<String> = authorize_urls(run)
         .filter(|u| crate::driver::query_param(u, "client_secret").is_some())
-        .map(|u| format!("opened {}", mock_server::record::mask_query(u)))
+        .map(|u| format!("opened {}", mask_query_in_url(u)))
         .collect();
     leaks.extend(
         run.exchanges
@@ -142,6 +149,10 @@ pub(super) fn denied_handled(run: &RunRecord) -> Verdict {
             format!("the app answered {status} although the user denied access"),
             vec![],
         ),
+        (ClientEnd::Exited(None), _) => Verdict::Broken(
+            "the client was killed by a signal after the denial, with no message".into(),
+            vec![],
+        ),
         (ClientEnd::Exited(_), _) => Verdict::Broken(
             "the client exited 0 although the user denied access".into(),
             vec![],
@@ -169,7 +180,7 @@ pub(super) fn scope_as_configured(run: &RunRecord) -> Verdict {
     };
     let wrong: Vec<String> = authorize_urls(run)
         .filter(|u| names(crate::driver::query_param(u, "scope").as_deref()) != names(want))
-        .map(|u| format!("opened {}", mock_server::record::mask_query_in_url(u)))
+        .map(|u| format!("opened {}", mask_query_in_url(u)))
         .collect();
     match (wrong.is_empty(), want) {
         (true, Some(s)) => Verdict::Holds(format!("the authorization URL asked for scope `{s}`")),

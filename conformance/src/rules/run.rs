@@ -281,8 +281,8 @@ pub(super) fn secrets_not_printed(run: &RunRecord) -> Verdict {
 }
 
 pub(super) fn codes_not_printed(run: &RunRecord) -> Verdict {
-    if !run.secrets.iter().any(|s| s.kind == SecretKind::Code) {
-        return Verdict::NotApplicable("no code was issued".into());
+    if !run.delivered.iter().any(|d| d.code.is_some() && d.received) {
+        return Verdict::NotApplicable("no code reached the client".into());
     }
     printed(run, |k| k == SecretKind::Code)
 }
