@@ -614,7 +614,7 @@ fn group_key(f: &ReportedFinding) -> String {
 const OUTPUT_REPORTED: usize = 16 * 1024;
 
 /// `text` cut to at most `limit` bytes, on a character boundary, with `…` when cut.
-fn truncate(mut text: String, limit: usize) -> String {
+pub(crate) fn truncate(mut text: String, limit: usize) -> String {
     if text.len() > limit {
         let cut = (0..=limit)
             .rev()

@@ -210,19 +210,14 @@ impl Session<'_> {
             }
         }
         let text = String::from_utf8_lossy(&body);
-        let mut text = strip_tags(&text)
+        let text = strip_tags(&text)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        if text.len() > PAGE_LIMIT {
-            let cut = (0..=PAGE_LIMIT)
-                .rev()
-                .find(|i| text.is_char_boundary(*i))
-                .unwrap_or(0);
-            text.truncate(cut);
-            text.push('…');
-        }
-        Ok(Step::Page { status, text })
+        Ok(Step::Page {
+            status,
+            text: crate::report::truncate(text, PAGE_LIMIT),
+        })
     }
 }
 
