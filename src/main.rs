@@ -231,7 +231,7 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
         }
     })?;
     let Some(report) = report else {
-        conformance::driver::kill_all_clients();
+        conformance::process::kill_all_clients();
         eprintln!("onshape-mock: interrupted");
         return Ok(ExitCode::from(130));
     };

@@ -1,37 +1,28 @@
 //! Runs one scenario: a fresh mock in-process (OAuth and API origins on separate ephemeral
 //! ports), the scenario's app registered, faults and triggers armed; the client command run
 //! with `sh -c`, the contract's environment and (when libfaketime is there) a clock that
-//! follows the mock's; then, in desktop mode, the browser played for each URL the client
-//! opens and the redirect delivered to its listener (or the code to its stdin) — in web-app
-//! mode, a browser with a cookie jar started at the app's URL ([`crate::webapp`]); then the
-//! traffic collected for judging.
+//! follows the mock's; then the browser side — [`crate::desktop`] (BROWSER, a localhost
+//! listener or stdin) or [`crate::webapp`] (a cookie-jar browser from the app's URL), both on
+//! the `Session` here — and the traffic and issued secrets collected for judging. The
+//! client's processes and scratch space are [`crate::process`]'s.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mock_server::model::AppRegistration;
-use mock_server::record::{fingerprint, Exchange};
+use mock_server::record::{fingerprint, mask_query_in_url, Exchange};
 use mock_server::{Binds, ClockMode, Config, Hooks, Issued};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::Command;
 
 use crate::browser::{Browser, Landing};
+use crate::desktop::write_browser;
+use crate::process::{collect, kill, read_capped, ProcessGroup, TempDir};
 use crate::scenario::{RedirectKind, Scenario};
 use crate::shared_clock::{ClientClock, SharedClock};
 
-/// Most of the client's output kept for judging (the report keeps the first 16 KiB).
-const OUTPUT_LIMIT: usize = 1024 * 1024;
-/// How long the runner tries to hand the genuine callback to a client that was just sent a
-/// forged one (it may have stopped listening, rightly).
-const GENUINE_AFTER_FORGED: Duration = Duration::from_millis(500);
 /// Exchanges the mock keeps per run; a client that makes more cannot be judged.
 const MAX_EXCHANGES: usize = 50_000;
-/// URLs a client may open in one run before the runner stops it.
-const MAX_OPENED: usize = 50;
-/// How long the runner keeps retrying to reach the client's redirect listener.
-const CALLBACK_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -484,48 +475,6 @@ pub(crate) struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Desktop mode: plays the browser for each URL the client opens with BROWSER, until the
-    /// client exits, the timeout, or a URL the client can never get past.
-    async fn desktop(
-        &mut self,
-        child: &mut Child,
-        opened_file: &Path,
-        stdin: &mut Option<ChildStdin>,
-        deadline: tokio::time::Instant,
-    ) -> ClientEnd {
-        let mut seen = 0usize;
-        loop {
-            tokio::select! {
-                status = child.wait() => {
-                    // What the client opened just before it exited is judged, not visited.
-                    for url in new_lines(opened_file, &mut seen) {
-                        self.opened.push(Opened { url, landing: Landing::NotVisited });
-                    }
-                    return ClientEnd::Exited(status.ok().and_then(|s| s.code()));
-                }
-                () = tokio::time::sleep_until(deadline) => {
-                    kill(child).await;
-                    return ClientEnd::TimedOut;
-                }
-                () = tokio::time::sleep(Duration::from_millis(5)) => {
-                    let urls = new_lines(opened_file, &mut seen);
-                    let mut ended = (self.opened.len() + urls.len() > MAX_OPENED)
-                        .then(|| format!("the client opened more than {MAX_OPENED} URLs"));
-                    for url in urls.into_iter().take_while(|_| ended.is_none()) {
-                        if let Some(reason) = self.open(&url, stdin, deadline).await {
-                            ended = Some(reason);
-                            break;
-                        }
-                    }
-                    if let Some(reason) = ended {
-                        kill(child).await;
-                        return ClientEnd::EndedEarly(reason);
-                    }
-                }
-            }
-        }
-    }
-
     /// Plays browser and user on the mock's pages for `url` and records where it landed;
     /// then, before the first callback, moves the clock as the scenario says. Where it landed,
     /// whether to forge this callback, and how far the clock moved.
@@ -552,138 +501,21 @@ impl Session<'_> {
         advanced
     }
 
-    /// Plays the browser for one opened URL. `Some(reason)` ends the scenario.
-    async fn open(
-        &mut self,
-        url: &str,
-        stdin: &mut Option<ChildStdin>,
-        deadline: tokio::time::Instant,
-    ) -> Option<String> {
-        let (landing, forge, advanced) = self.play(url).await;
-        match landing {
-            Landing::Callback(location) => {
-                if forge {
-                    // An attacker's callback first: a code from an authorization the client
-                    // never started, under a state it never issued. Then the genuine one,
-                    // for a client that refused the forgery and is still listening.
-                    // (Should the attacker's authorization fail, the genuine code is forged.)
-                    match self.browser.visit(url, self.scenario).await {
-                        Landing::Callback(theirs) => {
-                            self.send(
-                                &forge_state(&theirs),
-                                true,
-                                advanced,
-                                CALLBACK_RETRY,
-                                deadline,
-                            )
-                            .await;
-                            // A moment for the client to take the forged callback in.
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            self.send(&location, false, 0, GENUINE_AFTER_FORGED, deadline)
-                                .await;
-                        }
-                        _ => {
-                            self.send(
-                                &forge_state(&location),
-                                true,
-                                advanced,
-                                CALLBACK_RETRY,
-                                deadline,
-                            )
-                            .await
-                        }
-                    }
-                } else {
-                    self.send(&location, false, advanced, CALLBACK_RETRY, deadline)
-                        .await;
-                }
-                None
-            }
-            Landing::OobCode(code) => {
-                let received = match stdin.as_mut() {
-                    Some(s) => {
-                        s.write_all(format!("{code}\n").as_bytes()).await.is_ok()
-                            && s.flush().await.is_ok()
-                    }
-                    None => false,
-                };
-                let code = Some(fingerprint(&code));
-                self.delivered.push(Delivered {
-                    to: "stdin".to_owned(),
-                    forged: false,
-                    code,
-                    advanced,
-                    received,
-                });
-                None
-            }
-            Landing::OobError(_) => {
-                // The user sees the error and gives the application nothing: end of input.
-                *stdin = None;
-                self.delivered.push(Delivered {
-                    to: "stdin (closed)".to_owned(),
-                    forged: false,
-                    code: None,
-                    advanced,
-                    received: true,
-                });
-                None
-            }
-            Landing::Stuck { .. } | Landing::Foreign(_) => landing.dead_end(),
-            Landing::NotVisited => None,
-        }
-    }
-}
-
-impl Session<'_> {
-    /// Delivers one callback and records it.
-    async fn send(
+    /// Records a callback handed to the client (code as a fingerprint, query masked).
+    pub(crate) fn record_callback(
         &mut self,
         location: &str,
         forged: bool,
         advanced: u64,
-        window: Duration,
-        deadline: tokio::time::Instant,
+        received: bool,
     ) {
-        let code = query_param(location, "code").map(|c| fingerprint(&c));
-        let received = deliver(location, window, deadline).await;
-        let to = mock_server::record::mask_query_in_url(location);
         self.delivered.push(Delivered {
-            to,
+            to: mask_query_in_url(location),
             forged,
-            code,
+            code: query_param(location, "code").map(|c| fingerprint(&c)),
             advanced,
             received,
         });
-    }
-}
-
-/// GETs the callback on the client's listener, retrying while it is not up yet, for at most
-/// `window` (and never past `deadline`). `localhost` is tried as 127.0.0.1, then as ::1.
-async fn deliver(location: &str, window: Duration, deadline: tokio::time::Instant) -> bool {
-    let targets = [
-        location.replacen("://localhost:", "://127.0.0.1:", 1),
-        location.replacen("://localhost:", "://[::1]:", 1),
-    ];
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
-    let give_up = (tokio::time::Instant::now() + window).min(deadline);
-    loop {
-        let mut connect_failed = true;
-        for target in &targets {
-            match http.get(target).send().await {
-                Ok(_) => return true,
-                Err(e) if e.is_connect() => {}
-                Err(_) => connect_failed = false,
-            }
-        }
-        if !connect_failed || tokio::time::Instant::now() >= give_up {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -740,149 +572,6 @@ fn free_port() -> Result<u16, RunError> {
     ))
 }
 
-/// The `BROWSER` executable: appends its argument to `opened` and returns at once.
-fn write_browser(path: &Path, opened: &Path) -> std::io::Result<()> {
-    let quoted = opened.display().to_string().replace('\'', "'\\''");
-    std::fs::write(
-        path,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{quoted}'\n"),
-    )?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(())
-}
-
-/// Lines appended to `file` since the last call (bytes decoded leniently: a stray byte
-/// must not hide the URLs after it).
-fn new_lines(file: &Path, seen: &mut usize) -> Vec<String> {
-    let bytes = std::fs::read(file).unwrap_or_default();
-    let complete = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| &bytes[..=i])
-        .unwrap_or(&[]);
-    let text = String::from_utf8_lossy(complete);
-    let lines: Vec<String> = text.lines().skip(*seen).map(str::to_owned).collect();
-    *seen += lines.len();
-    lines.into_iter().filter(|l| !l.trim().is_empty()).collect()
-}
-
-pub(crate) async fn kill(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        kill_group(pid);
-    }
-    let _ = child.kill().await;
-}
-
-/// SIGKILL to a whole process group: `sh`, the client, anything it started.
-fn kill_group(pgid: u32) {
-    #[cfg(unix)]
-    let _ = std::process::Command::new("kill")
-        .args(["-s", "KILL", "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// The process groups of the clients running now, so that an interrupted `check` can kill
-/// them ([`kill_all_clients`]); a run unregisters its group when it ends.
-static LIVE_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
-
-struct ProcessGroup(u32);
-
-impl ProcessGroup {
-    fn register(pgid: u32) -> ProcessGroup {
-        live_groups().push(pgid);
-        ProcessGroup(pgid)
-    }
-
-    /// The run killed and reaped the group itself.
-    fn reaped(self) {
-        Self::unregister(self.0);
-        std::mem::forget(self);
-    }
-
-    fn unregister(pgid: u32) -> bool {
-        let mut live = live_groups();
-        let found = live.iter().position(|p| *p == pgid);
-        found.map(|i| live.swap_remove(i)).is_some()
-    }
-}
-
-impl Drop for ProcessGroup {
-    /// Dropped before the run reached its end (an aborted run): kill the group.
-    fn drop(&mut self) {
-        if Self::unregister(self.0) {
-            kill_group(self.0);
-        }
-    }
-}
-
-fn live_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
-    LIVE_GROUPS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Kills every client still running (for an interrupted `check`).
-pub fn kill_all_clients() {
-    let live = std::mem::take(&mut *live_groups());
-    for pgid in live {
-        kill_group(pgid);
-    }
-}
-
-async fn read_capped(mut r: impl tokio::io::AsyncRead + Unpin) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while let Ok(n) = r.read(&mut chunk).await {
-        if n == 0 {
-            break;
-        }
-        if buf.len() < OUTPUT_LIMIT {
-            buf.extend_from_slice(&chunk[..n.min(OUTPUT_LIMIT - buf.len())]);
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-async fn collect(task: Option<tokio::task::JoinHandle<String>>) -> String {
-    match task {
-        Some(t) => tokio::time::timeout(Duration::from_secs(2), t)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default(),
-        None => String::new(),
-    }
-}
-
-/// A scratch directory removed on drop.
-struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    fn new(label: &str) -> std::io::Result<TempDir> {
-        let path = std::env::temp_dir().join(format!(
-            "onshape-mock-{label}-{}-{}",
-            std::process::id(),
-            mock_server::domain::new_token(8)
-        ));
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir { path })
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -898,23 +587,6 @@ mod tests {
             query_param(&added, "state").is_some(),
             "a state is added where none was"
         );
-    }
-
-    #[test]
-    fn only_complete_new_lines_of_the_browser_log_are_read() {
-        let dir = TempDir::new("lines").expect("tmp dir");
-        let file = dir.path.join("opened");
-        let mut seen = 0;
-        assert!(new_lines(&file, &mut seen).is_empty(), "no file yet");
-        std::fs::write(&file, "http://a\nhttp://b").expect("write");
-        assert_eq!(
-            new_lines(&file, &mut seen),
-            vec!["http://a".to_owned()],
-            "a line without its newline waits"
-        );
-        std::fs::write(&file, "http://a\nhttp://b\n").expect("write");
-        assert_eq!(new_lines(&file, &mut seen), vec!["http://b".to_owned()]);
-        assert!(new_lines(&file, &mut seen).is_empty());
     }
 
     #[test]

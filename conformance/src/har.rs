@@ -48,12 +48,6 @@ fn headers(list: &[(String, String)]) -> Vec<Headers> {
         .collect()
 }
 
-fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    list.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn entry(e: &Exchange, result: &ScenarioResult) -> Entries {
     let base = if e.origin == "api" {
         &result.origins.api
@@ -137,7 +131,7 @@ fn entry(e: &Exchange, result: &ScenarioResult) -> Entries {
                 compression: None,
                 // HAR 1.2 wants both fields, empty or not.
                 mime_type: Some(
-                    header(&e.response_headers, "content-type")
+                    e.response_header("content-type")
                         .unwrap_or("x-unknown")
                         .to_owned(),
                 ),

@@ -7,8 +7,10 @@
 //!   adds more.
 //! - [`driver`]: runs one scenario — mock, app, faults and triggers, the client command with
 //!   the contract's environment, the browser in the background — and records the run.
-//! - [`browser`]: plays browser and user on the mock's pages; [`webapp`]: web-app mode, a
-//!   browser with a cookie jar that starts at the app's URL and ends on its last page.
+//! - [`browser`]: plays browser and user on the mock's pages; [`desktop`]: desktop mode
+//!   (BROWSER, callback delivery, OOB stdin); [`webapp`]: web-app mode, a browser with a
+//!   cookie jar that starts at the app's URL and ends on its last page; [`process`]: the
+//!   client's process group, output and scratch directory.
 //! - [`shared_clock`]: the client's clock follows the mock's (libfaketime).
 //! - [`rules`]: the client rules, each judged from a [`driver::RunRecord`]; [`notes`]: what
 //!   explains a verdict (clock moves, injected faults).
@@ -17,9 +19,11 @@
 //! - [`check`]: runs a selection of scenarios in parallel, reporting in a stable order.
 
 pub mod browser;
+pub mod desktop;
 pub mod driver;
 pub mod har;
 pub mod notes;
+pub mod process;
 pub mod report;
 pub mod rules;
 pub mod scenario;

@@ -2,10 +2,8 @@
 //! mock's clock, whether the client's clock moved with it and what the client did next; each
 //! injected fault and whether the request came back.
 
-use mock_server::record::Exchange;
-
 use crate::driver::RunRecord;
-use crate::rules::{describe, form, is_token};
+use crate::rules::{describe, is_refresh};
 
 /// The notes of one run, in the order things happened.
 pub fn notes(run: &RunRecord) -> Vec<String> {
@@ -63,7 +61,7 @@ fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
             run.clock_note.as_deref().unwrap_or("shared clock off")
         )
     };
-    let next = if is_token(a) && form(a, "grant_type") == Some("refresh_token") {
+    let next = if is_refresh(a) {
         format!("it refreshed first: {}", describe(a))
     } else if a.rule == Some("access-token-expired") {
         format!("it sent its expired access token: {}", describe(a))
@@ -78,7 +76,8 @@ fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
 
 fn fault_note(run: &RunRecord, i: usize) -> String {
     let e = &run.exchanges[i];
-    let retry_after = header(e, "retry-after")
+    let retry_after = e
+        .response_header("retry-after")
         .map(|s| format!(" with Retry-After: {s}"))
         .unwrap_or_default();
     let again = run.exchanges[i + 1..]
@@ -96,11 +95,4 @@ fn fault_note(run: &RunRecord, i: usize) -> String {
         "#{} {} {} got an injected {}{retry_after}; {outcome}",
         e.id, e.method, e.path, e.status
     )
-}
-
-fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
-    e.response_headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }

@@ -1,16 +1,19 @@
-//! Results and reports: a line per scenario (in id order), then the failed and warned
-//! findings — grouped where several scenarios say the same — with the notes and output of
-//! each failed scenario; `--json` (with each scenario's traffic), `--junit`, `--har`, and the
-//! baseline of expected failures.
+//! Results and reports: each scenario's result (redacted) and its line, the run's summary,
+//! `--json` (with each scenario's traffic), and the baseline of expected failures. `text`
+//! renders the findings after the lines — grouped where several scenarios say the same — with
+//! the notes and output of each failed scenario; `junit` the JUnit report; `--har` is in
+//! [`crate::har`].
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::time::Duration;
 
 use mock_server::record::Exchange;
 use serde::Serialize;
 
 use crate::driver::{ClientEnd, RunRecord};
+
+mod junit;
+mod text;
 use crate::rules::{Finding, Level, Outcome};
 
 /// What was run, for the reports: the tool, the command, the mode, the shared clock.
@@ -181,7 +184,8 @@ impl ScenarioResult {
         };
         // Nothing the client wrote, opened or was sent keeps a secret: the whole result is
         // redacted with every secret the mock issued in the run.
-        let redact = |text: &str| crate::rules::redact(text, &run.secrets);
+        let redactor = crate::rules::Redactor::new(&run.secrets);
+        let redact = |text: &str| redactor.apply(text);
         let findings = findings
             .into_iter()
             .map(|mut f| {
@@ -379,235 +383,9 @@ impl RunReport {
         self.summary.must_failures == 0 && self.summary.stale_baseline.is_empty()
     }
 
-    /// The text printed after the per-scenario lines: each failed or warned finding with its
-    /// evidence — once for all the scenarios where it reads the same — then, for each failed
-    /// or warned scenario, its notes and the end of the client's output.
-    pub fn failures_text(&self) -> String {
-        let mut out = String::new();
-        for group in self.finding_groups() {
-            let f = &group.finding.finding;
-            let tag = if group.finding.baselined {
-                " (baselined)"
-            } else {
-                ""
-            };
-            let level = match f.severity {
-                Level::Must => "MUST",
-                Level::Should => "SHOULD",
-            };
-            let place = match group.scenarios.as_slice() {
-                [one] => format!("{one} / {}", f.rule),
-                many => format!(
-                    "{} in {} scenarios ({})",
-                    f.rule,
-                    many.len(),
-                    many.join(", ")
-                ),
-            };
-            let _ = writeln!(out, "\n{place} [{level}]{tag}: {}", f.message);
-            let _ = writeln!(out, "  rule: {}", f.expected);
-            let _ = writeln!(out, "  fix:  {}", f.fix);
-            if group.scenarios.len() > 1 {
-                let _ = writeln!(out, "  evidence from {}:", group.scenarios[0]);
-            }
-            for e in &f.evidence {
-                let _ = writeln!(out, "  > {e}");
-            }
-        }
-        for s in self
-            .scenarios
-            .iter()
-            .filter(|s| matches!(s.verdict, Verdict::Fail | Verdict::Warn))
-        {
-            let mut section = String::new();
-            for n in &s.notes {
-                let _ = writeln!(section, "  note: {n}");
-            }
-            if s.verdict == Verdict::Fail {
-                if let Some(page) = &s.final_page {
-                    let _ = writeln!(section, "  the app's last page: {page}");
-                }
-                for step in tail(&s.navigation.join("\n"), 8) {
-                    let _ = writeln!(section, "  browser: {step}");
-                }
-                let stderr = tail(&s.stderr, 5);
-                if !stderr.is_empty() {
-                    let _ = writeln!(section, "  client stderr (last lines):");
-                    for l in stderr {
-                        let _ = writeln!(section, "    {l}");
-                    }
-                }
-            }
-            if !section.is_empty() {
-                let _ = write!(out, "\n-- {} ({}):\n{section}", s.id, s.end);
-            }
-        }
-        for stale in &self.summary.stale_baseline {
-            let _ = writeln!(
-                out,
-                "\nstale baseline entry `{stale}`: this failure no longer happens; remove the line"
-            );
-        }
-        let s = &self.summary;
-        let skipped = if s.skipped > 0 {
-            format!(", {} skipped", s.skipped)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "\n{} scenarios: {} passed, {} warned, {} failed{skipped}; {} MUST failures ({} baselined) in {} ms",
-            s.scenarios, s.passed, s.warned, s.failed, s.must_failures, s.baselined, s.duration_ms
-        );
-        let _ = writeln!(out, "shared clock: {}", self.meta.shared_clock);
-        out
-    }
-
-    /// The failed and warned findings, each once with every scenario where it reads the same
-    /// (rule, message and evidence, request numbers aside), in scenario then catalog order.
-    fn finding_groups(&self) -> Vec<FindingGroup<'_>> {
-        let mut groups: Vec<FindingGroup<'_>> = Vec::new();
-        for s in &self.scenarios {
-            for f in s.broken() {
-                let key = group_key(f);
-                match groups.iter_mut().find(|g| g.key == key) {
-                    Some(g) => g.scenarios.push(&s.id),
-                    None => groups.push(FindingGroup {
-                        key,
-                        finding: f,
-                        scenarios: vec![&s.id],
-                    }),
-                }
-            }
-        }
-        groups
-    }
-
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string_pretty(self)
     }
-
-    /// JUnit XML: a test case per scenario; failures carry the evidence.
-    pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut suite = TestSuite::new("onshape-mock conformance");
-        let meta = &self.meta;
-        for (name, value) in [
-            ("tool", format!("{} {}", meta.tool.name, meta.tool.version)),
-            ("command", meta.command.clone()),
-            ("mode", meta.mode.to_owned()),
-            ("shared-clock", meta.shared_clock.clone()),
-        ] {
-            suite.add_property(quick_junit::Property::new(name, value));
-        }
-        for s in &self.scenarios {
-            let failed: Vec<&ReportedFinding> = s
-                .findings
-                .iter()
-                .filter(|f| f.finding.outcome == Outcome::Fail && !f.baselined)
-                .collect();
-            let status = if let Some(why) = &s.skipped {
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(why.clone());
-                st
-            } else if failed.is_empty() {
-                TestCaseStatus::success()
-            } else {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let rules: Vec<&str> = failed.iter().map(|f| f.finding.rule).collect();
-                st.set_message(format!("broke {}", rules.join(", ")));
-                st.set_type("rule");
-                let mut text = String::new();
-                for f in failed {
-                    let _ = writeln!(text, "{}: {}", f.finding.rule, f.finding.message);
-                    let _ = writeln!(text, "  rule: {}", f.finding.expected);
-                    let _ = writeln!(text, "  fix:  {}", f.finding.fix);
-                    for e in &f.finding.evidence {
-                        let _ = writeln!(text, "  > {e}");
-                    }
-                }
-                for n in &s.notes {
-                    let _ = writeln!(text, "note: {n}");
-                }
-                st.set_description(text);
-                st
-            };
-            let mut case = TestCase::new(s.id.clone(), status);
-            case.set_classname("onshape-mock.check");
-            case.set_time(Duration::from_millis(s.duration_ms));
-            case.set_system_out(s.stdout.clone());
-            case.set_system_err(s.stderr.clone());
-            // SHOULD rules do not fail a test case; CI still sees them as properties.
-            for w in s
-                .findings
-                .iter()
-                .filter(|f| f.finding.outcome == Outcome::Warn)
-            {
-                case.add_property(quick_junit::Property::new(
-                    format!("warning:{}", w.finding.rule),
-                    w.finding.message.clone(),
-                ));
-            }
-            suite.add_test_case(case);
-        }
-        if !self.summary.stale_baseline.is_empty() {
-            // A stale baseline fails the run: the CI system must see it too.
-            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            st.set_message(
-                "stale baseline entries: these failures no longer happen; remove the lines",
-            );
-            st.set_type("baseline");
-            st.set_description(self.summary.stale_baseline.join(
-                "
-",
-            ));
-            let mut case = TestCase::new("baseline", st);
-            case.set_classname("onshape-mock.check");
-            suite.add_test_case(case);
-        }
-        let mut report = Report::new("onshape-mock check");
-        report.add_test_suite(suite);
-        report.to_string()
-    }
-}
-
-struct FindingGroup<'a> {
-    key: String,
-    finding: &'a ReportedFinding,
-    scenarios: Vec<&'a str>,
-}
-
-/// What makes two findings "the same" across scenarios: rule, outcome, baselined, the
-/// message with its numbers taken out, and the mock rules its evidence names (the evidence
-/// itself differs in ports, codes and times).
-fn group_key(f: &ReportedFinding) -> String {
-    let message: String = f
-        .finding
-        .message
-        .chars()
-        .map(|c| if c.is_ascii_digit() { '0' } else { c })
-        .collect();
-    // The mock rules the evidence names (`[scope-sufficient]`): findings refused for different
-    // reasons are not the same.
-    let mut tags: Vec<&str> = f
-        .finding
-        .evidence
-        .iter()
-        .flat_map(|e| {
-            e.split('[')
-                .skip(1)
-                .filter_map(|t| t.split_once(']').map(|(t, _)| t))
-        })
-        .collect();
-    tags.sort_unstable();
-    tags.dedup();
-    format!(
-        "{}|{:?}|{}|{message}|{}",
-        f.finding.rule,
-        f.finding.outcome,
-        f.baselined,
-        tags.join(",")
-    )
 }
 
 /// How much of each of the client's streams a report keeps.
@@ -624,12 +402,6 @@ pub(crate) fn truncate(mut text: String, limit: usize) -> String {
         text.push('…');
     }
     text
-}
-
-/// The last `n` non-empty lines of `text`.
-fn tail(text: &str, n: usize) -> Vec<&str> {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].to_vec()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod run;
 
 use authorization::*;
 use refresh::*;
-pub use run::redact;
+pub use run::Redactor;
 use run::*;
 
 /// MUST or SHOULD: the same scale as the mock's request rules.
@@ -169,6 +169,11 @@ pub fn describe(e: &Exchange) -> String {
 
 pub(crate) fn is_token(e: &Exchange) -> bool {
     e.path == "/oauth/token"
+}
+
+/// A refresh request (`grant_type=refresh_token` to the token endpoint).
+pub(crate) fn is_refresh(e: &Exchange) -> bool {
+    is_token(e) && form(e, "grant_type") == Some("refresh_token")
 }
 
 pub(crate) fn is_api(e: &Exchange) -> bool {

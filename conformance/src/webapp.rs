@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
-use mock_server::record::{fingerprint, mask_query_in_url};
+use mock_server::record::mask_query_in_url;
 use tokio::process::Child;
 
 use crate::browser::{location, strip_tags, Landing};
-use crate::driver::{forge_state, kill, query_param, ClientEnd, Delivered, Session};
+use crate::driver::{forge_state, ClientEnd, Session};
+use crate::process::kill;
 
 /// How long the app has to start listening.
 const APP_START_WAIT: Duration = Duration::from_secs(15);
@@ -129,16 +130,6 @@ impl Session<'_> {
         }
         self.record_callback(&location, false, genuine_advanced, true);
         Ok(location)
-    }
-
-    fn record_callback(&mut self, location: &str, forged: bool, advanced: u64, received: bool) {
-        self.delivered.push(Delivered {
-            to: mask_query_in_url(location),
-            forged,
-            code: query_param(location, "code").map(|c| fingerprint(&c)),
-            advanced,
-            received,
-        });
     }
 
     /// Opens `url` and follows the app's own redirects (not into the mock). Whether the app

@@ -58,6 +58,16 @@ pub struct Exchange {
     pub actions: Vec<String>,
 }
 
+impl Exchange {
+    /// A response header's (masked) value, by case-insensitive name.
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        self.response_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// The bounded log of exchanges.
 #[derive(Debug)]
 pub struct RequestLog {

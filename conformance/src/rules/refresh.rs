@@ -3,7 +3,7 @@
 
 use mock_server::record::Exchange;
 
-use super::{describe, form, is_api, is_token, Verdict};
+use super::{describe, form, is_api, is_refresh, is_token, Verdict};
 use crate::driver::RunRecord;
 
 /// Onshape's access tokens live 60 minutes.
@@ -79,10 +79,6 @@ fn expiries(run: &RunRecord) -> Vec<usize> {
         }
     }
     points
-}
-
-fn is_refresh(e: &Exchange) -> bool {
-    is_token(e) && form(e, "grant_type") == Some("refresh_token")
 }
 
 pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {

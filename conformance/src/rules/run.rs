@@ -208,18 +208,51 @@ fn forms(secret: &Secret) -> Vec<String> {
     forms
 }
 
-/// `text` with every known secret replaced by its fingerprint (longest forms first, so a
-/// secret is never left half shown).
-pub fn redact(text: &str, secrets: &[Secret]) -> String {
-    let mut all: Vec<String> = secrets.iter().flat_map(forms).collect();
-    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
-    let mut out = text.to_owned();
-    for f in all {
-        if out.contains(&f) {
-            out = out.replace(&f, &fingerprint(&f));
+/// A run's secrets in every form they can show up in, worked out once: finds them in text
+/// and replaces them with fingerprints.
+pub struct Redactor {
+    /// Per secret, its kind and forms.
+    secrets: Vec<(SecretKind, Vec<String>)>,
+    /// Every form, longest first, so a secret is never left half shown.
+    longest_first: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(secrets: &[Secret]) -> Redactor {
+        let secrets: Vec<(SecretKind, Vec<String>)> =
+            secrets.iter().map(|s| (s.kind, forms(s))).collect();
+        let mut longest_first: Vec<String> = secrets
+            .iter()
+            .flat_map(|(_, f)| f.iter().cloned())
+            .collect();
+        longest_first.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        Redactor {
+            secrets,
+            longest_first,
         }
     }
-    out
+
+    /// `text` with every known secret replaced by its fingerprint.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for f in &self.longest_first {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), &fingerprint(f));
+            }
+        }
+        out
+    }
+
+    /// The kind of each secret `wanted` accepts that `line` shows, one per secret.
+    fn found_in(&self, line: &str, wanted: fn(SecretKind) -> bool) -> Vec<SecretKind> {
+        self.secrets
+            .iter()
+            .filter(|(kind, forms)| {
+                wanted(*kind) && forms.iter().any(|f| line.contains(f.as_str()))
+            })
+            .map(|(kind, _)| *kind)
+            .collect()
+    }
 }
 
 /// Most evidence lines one finding quotes from the client's output.
@@ -228,33 +261,30 @@ const MAX_QUOTED: usize = 10;
 /// Where the client printed any of the secrets whose kind `wanted` accepts: the kinds found,
 /// how many lines, and up to [`MAX_QUOTED`] of them with the secrets fingerprinted.
 fn printed(run: &RunRecord, wanted: fn(SecretKind) -> bool) -> Verdict {
-    let secrets: Vec<&Secret> = run.secrets.iter().filter(|s| wanted(s.kind)).collect();
+    let redactor = Redactor::new(&run.secrets);
     let mut evidence = Vec::new();
     let mut kinds: Vec<&str> = Vec::new();
     let mut lines = 0;
     for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         for (n, line) in text.lines().enumerate() {
-            let found: Vec<&&Secret> = secrets
-                .iter()
-                .filter(|s| forms(s).iter().any(|f| line.contains(f.as_str())))
-                .collect();
+            let found = redactor.found_in(line, wanted);
             if found.is_empty() {
                 continue;
             }
             lines += 1;
-            for s in &found {
-                if !kinds.contains(&s.kind.name()) {
-                    kinds.push(s.kind.name());
+            for k in &found {
+                if !kinds.contains(&k.name()) {
+                    kinds.push(k.name());
                 }
             }
             if evidence.len() < MAX_QUOTED {
-                let shown: String = redact(line, &run.secrets).chars().take(300).collect();
+                let shown: String = redactor.apply(line).chars().take(300).collect();
                 evidence.push(format!(
                     "{stream} line {}: {} — {shown}",
                     n + 1,
                     found
                         .iter()
-                        .map(|s| s.kind.name())
+                        .map(|k| k.name())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));

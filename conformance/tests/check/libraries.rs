@@ -18,9 +18,10 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Installs the libraries once per test process; their Python path and libfaketime.
-fn libraries() -> &'static (PathBuf, PathBuf) {
-    static INSTALLED: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+/// Installs the libraries once per test process: their Python path, and the shared clock
+/// with PyPI's libfaketime, found and tried once.
+fn libraries() -> &'static (PathBuf, SharedClock) {
+    static INSTALLED: OnceLock<(PathBuf, SharedClock)> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let out = std::process::Command::new("sh")
             .arg(root().join("clients/install.sh"))
@@ -34,8 +35,14 @@ fn libraries() -> &'static (PathBuf, PathBuf) {
         );
         let python = root().join("target/client-libs/python");
         let faketime = python.join("libfaketime/vendor/libfaketime/src/libfaketime.so.1");
-        (python, faketime)
+        let clock = SharedClock::detect(Some(&faketime)).expect("libfaketime from PyPI loads");
+        (python, clock)
     })
+}
+
+/// The shared clock of the installed libfaketime.
+fn shared_clock() -> SharedClock {
+    libraries().1.clone()
 }
 
 /// What one scenario must give: the rules that fail and those that warn.
@@ -47,9 +54,7 @@ struct Broken {
 
 /// The library's catalog run: per scenario id, its verdict's broken rules (`None`: skipped).
 fn run(command: &str, app_url: Option<&str>) -> (RunReport, BTreeMap<String, Option<Broken>>) {
-    let faketime = &libraries().1;
-    let clock = SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads");
-    run_with(command, app_url, clock, &[])
+    run_with(command, app_url, shared_clock(), &[])
 }
 
 fn run_with(
@@ -194,11 +199,10 @@ fn a_client_process_outside_libfaketime_is_named_in_the_notes() {
     // `env -u LD_PRELOAD` stands for a static binary: the client's clock cannot follow. The
     // reference client refreshes on the 401 and passes; the note says whose clock stayed.
     let _turn = one_at_a_time();
-    let faketime = &libraries().1;
     let (report, outcomes) = run_with(
         "env -u LD_PRELOAD python3 clients/reference_client.py",
         None,
-        SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads"),
+        shared_clock(),
         &["token-expiry"],
     );
     assert_eq!(outcomes.get("token-expiry"), Some(&passes()));
@@ -299,7 +303,6 @@ fn passport_without_a_state_store_redeems_a_forged_callback() {
     // passport-oauth2's default (no `state` option) sends no state at all; Onshape's tutorial
     // pattern (`authenticate('onshape', {state: uuid})`) sends one and never checks it.
     let _turn = one_at_a_time();
-    let faketime = &libraries().1;
     for (flag, broken) in [
         (
             "--no-state",
@@ -319,7 +322,7 @@ fn passport_without_a_state_store_redeems_a_forged_callback() {
         let (report, outcomes) = run_with(
             &format!("node clients/node/passport_app.js {flag}"),
             Some("/login"),
-            SharedClock::detect(Some(faketime)).expect("libfaketime from PyPI loads"),
+            shared_clock(),
             &["forged-state"],
         );
         assert_eq!(
