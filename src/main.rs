@@ -113,6 +113,19 @@ struct Serve {
     /// does is unconfirmed; the default is the strict reading: spaces only).
     #[arg(long)]
     allow_comma_scopes: bool,
+    /// Time a client has to send a request's head, from connect or from the previous
+    /// response (so also how long an idle keep-alive connection stays open).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    head_timeout: std::time::Duration,
+    /// Time a client has to send a request's whole body (408 after it).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    body_timeout: std::time::Duration,
+    /// Open connections per listener; at the cap a new connection closes the oldest idle one.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: u32,
+    /// At shutdown (Ctrl-C, SIGTERM), how long in-flight requests get to finish.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    shutdown_grace: std::time::Duration,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -355,6 +368,13 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
         allow_comma_scopes: args.allow_comma_scopes,
+        limits: mock_server::Limits {
+            head_timeout: args.head_timeout,
+            body_timeout: args.body_timeout,
+            max_connections: args.max_connections as usize,
+            shutdown_grace: args.shutdown_grace,
+            ..mock_server::Limits::default()
+        },
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -4,7 +4,8 @@
 //!
 //! Map:
 //! - [`server`]: listeners (one combined origin, or separate OAuth and API origins),
-//!   graceful shutdown, the start-up banner.
+//!   the start-up banner; [`conn`]: the accept loop with its timeouts, connection cap and
+//!   bounded graceful shutdown.
 //! - [`app`] merges the three areas, each `routes()`:
 //!   [`oauth`] (authorize, login/consent pages, token, grants page),
 //!   [`api`] (the `/api` resource server), [`control`] (`/__mock`, loopback only).
@@ -21,6 +22,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod conn;
 pub mod control;
 pub mod domain;
 pub mod error;
@@ -43,6 +45,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 pub use clock::{Clock, ClockMode};
+pub use conn::Limits;
 pub use fixtures::Fixtures;
 pub use server::{spawn, Binds, RunningMock};
 pub use state::{AppState, Config, Hooks, Issued};

@@ -131,9 +131,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let bytes = if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         Err(too_large())
     } else {
-        axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|e| {
+        let limit = state.config().limits.body_timeout;
+        match tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+            Err(_) => Err(too_slow(limit)),
+            Ok(read) => read.map_err(|e| {
                 let over_limit = std::error::Error::source(&e)
                     .and_then(|s| s.downcast_ref::<http_body_util::LengthLimitError>())
                     .is_some();
@@ -142,7 +143,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
                 } else {
                     unreadable()
                 }
-            })
+            }),
+        }
     };
     let path = parts.uri.path().to_owned();
     let raw_query = parts.uri.query().map(str::to_owned);
@@ -312,15 +314,35 @@ fn too_large() -> Response {
         MAX_BODY_BYTES / 1024
     );
     body_refused(
+        crate::rules::REQUEST_SIZE,
         StatusCode::PAYLOAD_TOO_LARGE,
         "request body too large",
         hint,
     )
 }
 
+/// The body did not arrive in time: 408, and the connection closes (its unread rest would
+/// otherwise be taken for the next request).
+fn too_slow(limit: std::time::Duration) -> Response {
+    let hint = format!(
+        "The body did not arrive within {} s: send it right after the head, without pauses.",
+        limit.as_secs_f64()
+    );
+    let mut resp = body_refused(
+        crate::rules::REQUEST_TIMEOUT,
+        StatusCode::REQUEST_TIMEOUT,
+        "request body timed out",
+        hint,
+    );
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 fn unreadable() -> Response {
     let hint = "The body ended early or its transfer encoding is malformed: send a complete body with a correct Content-Length.";
     body_refused(
+        crate::rules::REQUEST_SIZE,
         StatusCode::BAD_REQUEST,
         "request body could not be read",
         hint.to_owned(),
@@ -328,8 +350,12 @@ fn unreadable() -> Response {
 }
 
 /// Refuses a request whose body never reached a route (RFC 6749 error shape, not cached).
-fn body_refused(status: StatusCode, description: &str, hint: String) -> Response {
-    let rule = crate::rules::REQUEST_SIZE;
+fn body_refused(
+    rule: &'static crate::rules::Rule,
+    status: StatusCode,
+    description: &str,
+    hint: String,
+) -> Response {
     let body = serde_json::json!({
         "error": "invalid_request",
         "error_description": description,

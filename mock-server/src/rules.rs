@@ -157,8 +157,11 @@ rules! {
         "The REST API lives under /api on cad.onshape.com, with an optional version: /api/v6/documents/{did}.",
         "Check the method and path against the API reference.";
     REQUEST_SIZE = "request-size", Must, Rfc,
-        "Requests are small: the mock refuses bodies over 64 KiB.",
+        "Requests are small: the mock refuses bodies over 64 KiB (413) and request heads over 64 KiB (431).",
         "Send a smaller body.";
+    REQUEST_TIMEOUT = "request-timeout", Must, Rfc,
+        "A request's body arrives promptly: the mock answers 408 and closes the connection when a body takes longer than the body timeout (10 s by default, `serve --body-timeout`).",
+        "Send the body right after the head, without pauses.";
     REGISTRATION_NAME = "registration-name", Must, DeveloperSettings,
         "An application has a name, displayed to users.",
         "Give the application a non-empty name.";

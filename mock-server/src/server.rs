@@ -72,7 +72,8 @@ impl RunningMock {
         format!("http://{}", self.api_addr)
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Stops accepting, gives in-flight requests [`crate::conn::Limits::shutdown_grace`] to
+    /// finish, drops the rest, and returns.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {
@@ -137,17 +138,12 @@ pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMo
         .into_iter()
         .map(|(listener, origin)| {
             let router = app(state.clone()).layer(Extension(origin));
-            let mut rx = rx.clone();
-            tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                })
-                .await
-            })
+            tokio::spawn(crate::conn::serve(
+                listener,
+                router,
+                state.config().limits,
+                rx.clone(),
+            ))
         })
         .collect();
     Ok(RunningMock {

@@ -27,6 +27,8 @@ pub struct Config {
     pub allow_comma_scopes: bool,
     /// What an embedding program (the conformance runner) is told as it happens.
     pub hooks: Hooks,
+    /// Timeouts, sizes and the connection cap.
+    pub limits: crate::conn::Limits,
 }
 
 /// Callbacks for a program that embeds the mock, called synchronously — before the response
@@ -70,6 +72,7 @@ impl Default for Config {
             max_logged_requests: 1_000,
             allow_comma_scopes: false,
             hooks: Hooks::default(),
+            limits: crate::conn::Limits::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod api;
 mod authorize;
 mod concurrency;
+mod connections;
 mod control;
 mod pages;
 mod properties;
