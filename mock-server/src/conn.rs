@@ -155,6 +155,7 @@ pub(crate) async fn serve(
                 evict: evict.clone(),
             },
         );
+        let busy_for_shutdown = busy.clone();
         let service = {
             let router = router.clone();
             hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
@@ -171,6 +172,7 @@ pub(crate) async fn serve(
         let registry = registry.clone();
         let mut stop = shutdown.clone();
         let grace = limits.shutdown_grace;
+        let in_flight = busy_for_shutdown;
         tasks.spawn(async move {
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
@@ -178,8 +180,12 @@ pub(crate) async fn serve(
                 _ = conn.as_mut() => {}
                 () = evict.notified() => {}
                 () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(grace, conn.as_mut()).await;
+                    // Idle or still sending its head: close now. Answering: finish within
+                    // the grace period.
+                    if in_flight.load(Ordering::Acquire) > 0 {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(grace, conn.as_mut()).await;
+                    }
                 }
             }
             registry.lock().remove(&id);
