@@ -109,6 +109,10 @@ struct Serve {
     /// How many exchanges GET /__mock/requests keeps.
     #[arg(long, default_value_t = 1000)]
     max_logged_requests: usize,
+    /// How many bytes of exchanges GET /__mock/requests keeps, about (each exchange is cut
+    /// to about 20 KiB first).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_log_bytes: usize,
     /// Accept commas between scopes, as passport-onshape sends by default (whether Onshape
     /// does is unconfirmed; the default is the strict reading: spaces only).
     #[arg(long)]
@@ -367,6 +371,7 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         },
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
+        max_log_bytes: args.max_log_bytes,
         allow_comma_scopes: args.allow_comma_scopes,
         limits: mock_server::Limits {
             head_timeout: args.head_timeout,

@@ -286,10 +286,81 @@ async fn revoke(
     }
 }
 
-async fn requests(State(state): State<AppState>) -> Json<Value> {
-    let log = state.log();
-    let requests: Vec<&crate::record::Exchange> = log.entries().collect();
-    Json(json!({ "requests": requests, "dropped": log.dropped() }))
+/// Most exchanges one `GET /__mock/requests` returns.
+const MAX_PAGE: usize = 1_000;
+
+/// The request log, a page at a time (`?after=ID&limit=N`), oldest first. The page is taken
+/// under the lock as shared handles and serialized one exchange at a time as the body
+/// streams, so a full log never becomes one big buffer.
+async fn requests(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Response, ControlError> {
+    let (after, limit) = page_params(uri.query().unwrap_or(""))?;
+    let (page, dropped, last) = {
+        let log = state.log();
+        (log.page(after, limit), log.dropped(), log.last_id())
+    };
+    let next = match page.last() {
+        Some(e) if Some(e.id) != last => Some(e.id),
+        _ => None,
+    };
+    let head = format!(
+        "{{\"dropped\":{dropped},\"next_after\":{},\"requests\":[",
+        next.map_or("null".to_owned(), |n| n.to_string())
+    );
+    let count = page.len();
+    let items = page.into_iter().enumerate().map(move |(i, e)| {
+        let mut chunk = if i == 0 { Vec::new() } else { vec![b','] };
+        // An `Exchange` is strings and numbers: serializing it cannot fail.
+        let _ = serde_json::to_writer(&mut chunk, e.as_ref());
+        if i + 1 == count {
+            chunk.push(b']');
+            chunk.push(b'}');
+        }
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk))
+    });
+    let tail = (count == 0).then(|| Ok(axum::body::Bytes::from_static(b"]}")));
+    let chunks = std::iter::once(Ok(axum::body::Bytes::from(head)))
+        .chain(items)
+        .chain(tail);
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// `after` (an exchange id; default 0, from the start) and `limit` (1 to 1,000; default
+/// 1,000).
+fn page_params(query: &str) -> Result<(u64, usize), ControlError> {
+    let bad = |m: String| ControlError::bad_request(rules::CONTROL_REQUEST, None, m);
+    let form = crate::form::parse(query.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let (mut after, mut limit) = (0, MAX_PAGE);
+    for f in form.fields() {
+        match f.name.as_str() {
+            "after" => {
+                after = f.value.parse().map_err(|_| {
+                    bad("`after` takes an exchange id (a whole number)".to_owned())
+                })?
+            }
+            "limit" => {
+                limit = f
+                    .value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| bad(format!("`limit` takes 1 to {MAX_PAGE}")))?
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown parameter `{other}`: the request log takes `after` and `limit`"
+                )))
+            }
+        }
+    }
+    Ok((after, limit))
 }
 
 async fn clear_requests(State(state): State<AppState>) -> StatusCode {

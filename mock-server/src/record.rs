@@ -3,6 +3,7 @@
 //! rule the route enforced — to the log that `GET /__mock/requests` returns.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -68,20 +69,93 @@ impl Exchange {
     }
 }
 
-/// The bounded log of exchanges.
+/// Per exchange: a logged value longer than this is cut (the cut says how long it was).
+pub const MAX_LOGGED_VALUE: usize = 1024;
+/// Per exchange: header and form bytes beyond this are left out (the log says how many).
+pub const MAX_LOGGED_FIELDS: usize = 8 * 1024;
+/// Bytes an exchange costs besides its strings (the struct, allocations).
+const EXCHANGE_OVERHEAD: usize = 256;
+
+impl Exchange {
+    /// Cuts every field to the per-exchange bounds and returns the bytes it holds, about.
+    fn bound(&mut self) -> usize {
+        let mut size = EXCHANGE_OVERHEAD;
+        for v in [&mut self.method, &mut self.path, &mut self.at] {
+            size += cut(v, MAX_LOGGED_VALUE);
+        }
+        for v in [&mut self.raw_query, &mut self.location, &mut self.hint]
+            .into_iter()
+            .flatten()
+        {
+            size += cut(v, 4 * MAX_LOGGED_VALUE);
+        }
+        for list in [&mut self.headers, &mut self.response_headers]
+            .into_iter()
+            .chain(self.form.as_mut())
+        {
+            size += bound_fields(list);
+        }
+        size + self.actions.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// Cuts `v` to at most `max` bytes (on a character boundary), saying how long it was.
+fn cut(v: &mut String, max: usize) -> usize {
+    if v.len() > max {
+        let mut end = max;
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        let total = v.len();
+        v.truncate(end);
+        v.push_str(&format!("…(cut, {total} bytes)"));
+    }
+    v.len()
+}
+
+/// Cuts each name and value, and leaves out what exceeds [`MAX_LOGGED_FIELDS`] in all.
+fn bound_fields(list: &mut Vec<(String, String)>) -> usize {
+    let mut size = 0;
+    let mut kept = 0;
+    for (name, value) in list.iter_mut() {
+        let len = cut(name, 256) + cut(value, MAX_LOGGED_VALUE) + 16;
+        if size + len > MAX_LOGGED_FIELDS {
+            break;
+        }
+        size += len;
+        kept += 1;
+    }
+    if kept < list.len() {
+        let left: usize = list[kept..].iter().map(|(n, v)| n.len() + v.len()).sum();
+        let count = list.len() - kept;
+        list.truncate(kept);
+        list.push((
+            "(not logged)".to_owned(),
+            format!("{count} more, {left} bytes"),
+        ));
+        size += 64;
+    }
+    size
+}
+
+/// The log of exchanges, bounded by count and by bytes (oldest dropped first).
 #[derive(Debug)]
 pub struct RequestLog {
-    entries: VecDeque<Exchange>,
+    entries: VecDeque<(Arc<Exchange>, usize)>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     next_id: u64,
     dropped: u64,
 }
 
 impl RequestLog {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
             capacity,
+            max_bytes,
+            bytes: 0,
             next_id: 1,
             dropped: 0,
         }
@@ -90,19 +164,45 @@ impl RequestLog {
     fn push(&mut self, mut e: Exchange) {
         e.id = self.next_id;
         self.next_id += 1;
-        if self.capacity == 0 {
+        let size = e.bound();
+        if self.capacity == 0 || size > self.max_bytes {
             self.dropped += 1;
             return;
         }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+        while self.entries.len() == self.capacity || self.bytes + size > self.max_bytes {
+            let Some((_, old)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= old;
             self.dropped += 1;
         }
-        self.entries.push_back(e);
+        self.bytes += size;
+        self.entries.push_back((Arc::new(e), size));
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Exchange> {
-        self.entries.iter()
+        self.entries.iter().map(|(e, _)| e.as_ref())
+    }
+
+    /// Up to `limit` exchanges with an id above `after`, shared (cheap to take under the
+    /// lock, serialized after it is released).
+    pub fn page(&self, after: u64, limit: usize) -> Vec<Arc<Exchange>> {
+        let start = self.entries.partition_point(|(e, _)| e.id <= after);
+        self.entries
+            .range(start..)
+            .take(limit)
+            .map(|(e, _)| e.clone())
+            .collect()
+    }
+
+    /// The id of the newest exchange kept, if any.
+    pub fn last_id(&self) -> Option<u64> {
+        self.entries.back().map(|(e, _)| e.id)
+    }
+
+    /// About how many bytes the kept exchanges hold.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn dropped(&self) -> u64 {
@@ -111,6 +211,7 @@ impl RequestLog {
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
         self.dropped = 0;
     }
 }

@@ -27,6 +27,8 @@ pub enum Source {
     Rfc,
     /// Onshape's REST API documentation (see ONSHAPE-FACTS.md).
     ApiDocs,
+    /// A bound of the mock itself, not of Onshape (memory stays bounded).
+    Mock,
 }
 
 /// One documented rule.
@@ -159,6 +161,9 @@ rules! {
     REQUEST_SIZE = "request-size", Must, Rfc,
         "Requests are small: the mock refuses bodies over 64 KiB (413) and request heads over 64 KiB (431).",
         "Send a smaller body.";
+    MOCK_CAPACITY = "mock-capacity", Must, Mock,
+        "The mock's memory is bounded: it holds at most 10,000 documents (a limit of the mock, not of Onshape).",
+        "Delete documents you no longer need, or reset the mock (POST /__mock/reset).";
     REQUEST_TIMEOUT = "request-timeout", Must, Rfc,
         "A request's body arrives promptly: the mock answers 408 and closes the connection when a body takes longer than the body timeout (10 s by default, `serve --body-timeout`).",
         "Send the body right after the head, without pauses.";

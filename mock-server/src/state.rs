@@ -22,6 +22,8 @@ pub struct Config {
     pub auto_consent: Option<String>,
     /// How many exchanges `GET /__mock/requests` keeps (oldest dropped first).
     pub max_logged_requests: usize,
+    /// How many bytes of exchanges it keeps, about (oldest dropped first).
+    pub max_log_bytes: usize,
     /// Accept commas between scopes (passport-onshape's default). Off: the strict reading
     /// of RFC 6749 §3.3, spaces only; whether Onshape accepts commas is unconfirmed.
     pub allow_comma_scopes: bool,
@@ -70,6 +72,7 @@ impl Default for Config {
             clock: ClockMode::Real,
             auto_consent: None,
             max_logged_requests: 1_000,
+            max_log_bytes: 8 * 1024 * 1024,
             allow_comma_scopes: false,
             hooks: Hooks::default(),
             limits: crate::conn::Limits::default(),
@@ -109,7 +112,7 @@ impl AppState {
         let store = Store::new(&config.fixtures, default_consent(&config)?, clock.now());
         Ok(AppState {
             inner: Arc::new(Inner {
-                log: Mutex::new(RequestLog::new(config.max_logged_requests)),
+                log: Mutex::new(RequestLog::new(config.max_logged_requests, config.max_log_bytes)),
                 script: Mutex::new(Script::default()),
                 clock_moves: Mutex::new(()),
                 store: Mutex::new(store),

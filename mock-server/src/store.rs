@@ -42,6 +42,10 @@ pub const MAX_FAMILIES_PER_GRANT: usize = 100;
 /// Pending authorizations kept at once; the oldest go first.
 pub const MAX_PENDING: usize = 10_000;
 /// How often (mock time) the purge runs.
+/// Documents the store holds at most (fixtures and API-created together).
+pub const MAX_DOCUMENTS: usize = 10_000;
+/// The longest document name, in characters.
+pub const MAX_DOCUMENT_NAME: usize = 256;
 const PURGE_EVERY_MS: u64 = 1_000;
 
 /// A grant: one user's permission for one application in one company.
@@ -809,13 +813,17 @@ impl Store {
             })
     }
 
+    /// A new document, or `None` at [`MAX_DOCUMENTS`].
     pub fn create_document(
         &mut self,
         name: String,
         company: Option<String>,
         owner: String,
         now: Instant,
-    ) -> Document {
+    ) -> Option<Document> {
+        if self.documents.len() >= MAX_DOCUMENTS {
+            return None;
+        }
         let doc = Document {
             id: new_id(),
             name,
@@ -824,7 +832,7 @@ impl Store {
             created_at: now,
         };
         self.documents.push(doc.clone());
-        doc
+        Some(doc)
     }
 
     pub fn delete_document(&mut self, id: &str) -> Option<Document> {

@@ -313,11 +313,26 @@ fn create_document(
         .name
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| bad("`name` is required"))?;
+    if name.chars().count() > crate::store::MAX_DOCUMENT_NAME {
+        return Err(bad(&format!(
+            "`name` is longer than {} characters",
+            crate::store::MAX_DOCUMENT_NAME
+        )));
+    }
     let now = state.clock().now();
-    let doc =
-        state
-            .store()
-            .create_document(name, token.company_id.clone(), token.user_id.clone(), now);
+    let doc = state
+        .store()
+        .create_document(name, token.company_id.clone(), token.user_id.clone(), now)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                rules::MOCK_CAPACITY,
+                format!(
+                    "the mock already holds {} documents",
+                    crate::store::MAX_DOCUMENTS
+                ),
+            )
+        })?;
     Ok(Json(document_json(state, &doc, base)).into_response())
 }
 

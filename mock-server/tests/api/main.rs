@@ -6,6 +6,7 @@ mod helpers;
 
 mod api;
 mod authorize;
+mod bounds;
 mod concurrency;
 mod connections;
 mod control;
