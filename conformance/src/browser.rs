@@ -46,7 +46,7 @@ impl Landing {
             )),
             Landing::Foreign(u) => Some(format!(
                 "the client opened {}, which is not the mock's authorization endpoint",
-                mock_server::record::mask_query_in_url(u)
+                mock_server::mask::mask_query_in_url(u)
             )),
             _ => None,
         }

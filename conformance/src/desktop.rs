@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use mock_server::record::fingerprint;
+use mock_server::mask::fingerprint;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin};
 

@@ -10,8 +10,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use mock_server::mask::{fingerprint, mask_query_in_url};
 use mock_server::model::AppRegistration;
-use mock_server::record::{fingerprint, mask_query_in_url, Exchange};
+use mock_server::record::Exchange;
 use mock_server::{Binds, ClockMode, Config, Hooks, Issued};
 use tokio::process::Command;
 

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use mock_server::record::mask_query_in_url;
+use mock_server::mask::mask_query_in_url;
 use tokio::process::Child;
 
 use crate::browser::{location, strip_tags, Landing};

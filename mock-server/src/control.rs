@@ -341,9 +341,10 @@ fn page_params(query: &str) -> Result<(u64, usize), ControlError> {
     for f in form.fields() {
         match f.name.as_str() {
             "after" => {
-                after = f.value.parse().map_err(|_| {
-                    bad("`after` takes an exchange id (a whole number)".to_owned())
-                })?
+                after = f
+                    .value
+                    .parse()
+                    .map_err(|_| bad("`after` takes an exchange id (a whole number)".to_owned()))?
             }
             "limit" => {
                 limit = f

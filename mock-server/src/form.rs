@@ -186,13 +186,29 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// How an error names a segment or field it quotes: its name part only — up to an encoded
+/// `=` (`%3D`), at most 24 characters — never a value, which may be a code or a secret.
 fn lossy_short(raw: &[u8]) -> String {
     let s = String::from_utf8_lossy(raw);
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
+    let name = match s.to_ascii_lowercase().find("%3d") {
+        Some(at) => &s[..at],
+        None => &s,
+    };
+    if name.len() < s.len() {
+        format!("{}%3D…", short(name))
+    } else if s.chars().count() > 24 {
+        format!(
+            "{}… ({} bytes)",
+            s.chars().take(8).collect::<String>(),
+            raw.len()
+        )
     } else {
         s.into_owned()
     }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(24).collect()
 }
 
 /// Percent-encodes one name or value (all but RFC 3986's unreserved characters).

@@ -10,7 +10,7 @@
 //!   [`oauth`] (authorize, login/consent pages, token, grants page),
 //!   [`api`] (the `/api` resource server), [`control`] (`/__mock`, loopback only).
 //! - [`record`]: the middleware that limits bodies, stamps `X-Request-ID` and logs every
-//!   exchange with the rule it broke.
+//!   exchange with the rule it broke; [`mask`]: what of a request may be logged.
 //! - [`state`]: the one cheap-to-clone handle; [`store`]: codes, tokens, grants,
 //!   documents and every rule that needs them; [`clock`]: the injected clock.
 //! - [`rules`]: the catalog of documented rules; [`error`]: RFC 6749 error codes and how
@@ -28,6 +28,7 @@ pub mod domain;
 pub mod error;
 pub mod fixtures;
 pub mod form;
+pub mod mask;
 pub mod model;
 pub mod oauth;
 pub mod pages;

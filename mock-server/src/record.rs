@@ -1,6 +1,8 @@
 //! Recording: one middleware buffers each request body (refusing more than 64 KiB), runs the
 //! route, stamps `X-Request-ID`, and appends the exchange — with secrets masked and the
-//! rule the route enforced — to the log that `GET /__mock/requests` returns.
+//! rule the route enforced — to the log that `GET /__mock/requests` returns. Every logged
+//! string is masked ([`crate::mask`]) and cut to the per-exchange bounds; the log is bounded
+//! in count and in bytes.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,17 +15,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::Outcome;
+use crate::mask;
 use crate::script::{Action, Event, Fault};
 use crate::state::AppState;
 use crate::Origin;
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Form fields and query parameters whose values are masked in the log.
-const SECRET_FIELDS: &[&str] = &["client_secret", "password"];
-/// Fields shown as a short fingerprint, enough to tell two values apart.
-const TOKEN_FIELDS: &[&str] = &["code", "refresh_token", "access_token", "token"];
 
 /// One recorded exchange.
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +75,32 @@ pub const MAX_LOGGED_FIELDS: usize = 8 * 1024;
 const EXCHANGE_OVERHEAD: usize = 256;
 
 impl Exchange {
+    /// Every logged string, for the value pass of masking.
+    fn strings_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        [&mut self.path, &mut self.method]
+            .into_iter()
+            .chain(
+                [&mut self.raw_query, &mut self.location, &mut self.hint]
+                    .into_iter()
+                    .flatten(),
+            )
+            .chain(
+                [&mut self.headers, &mut self.response_headers]
+                    .into_iter()
+                    .chain(self.form.as_mut())
+                    .flat_map(|list| list.iter_mut().flat_map(|(k, v)| [k, v])),
+            )
+    }
+
+    /// Masks every secret the store knows, whatever its spelling ([`mask::net`]).
+    fn mask_known(&mut self, known: &impl mask::KnownSecrets) {
+        for s in self.strings_mut() {
+            if let std::borrow::Cow::Owned(masked) = mask::net(s, known) {
+                *s = masked;
+            }
+        }
+    }
+
     /// Cuts every field to the per-exchange bounds and returns the bytes it holds, about.
     fn bound(&mut self) -> usize {
         let mut size = EXCHANGE_OVERHEAD;
@@ -105,6 +129,13 @@ fn cut(v: &mut String, max: usize) -> usize {
         let mut end = max;
         while !v.is_char_boundary(end) {
             end -= 1;
+        }
+        // Never keep the head of a word cut in two: it may be part of a secret.
+        let bytes = v.as_bytes();
+        if bytes[end].is_ascii_alphanumeric() {
+            while end > 0 && bytes[end - 1].is_ascii_alphanumeric() {
+                end -= 1;
+            }
         }
         let total = v.len();
         v.truncate(end);
@@ -161,10 +192,10 @@ impl RequestLog {
         }
     }
 
-    fn push(&mut self, mut e: Exchange) {
+    /// Appends an exchange already cut by [`Exchange::bound`] (`size` is what that said).
+    fn push(&mut self, mut e: Exchange, size: usize) {
         e.id = self.next_id;
         self.next_id += 1;
-        let size = e.bound();
         if self.capacity == 0 || size > self.max_bytes {
             self.dropped += 1;
             return;
@@ -278,17 +309,6 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             .insert("x-onshape-mock-warning", HeaderValue::from_static(rule.id));
     }
     let status = response.status().as_u16();
-    tracing::info!(
-        target: "onshape_mock::request",
-        origin = origin.as_str(),
-        %method,
-        %path,
-        status,
-        rule = outcome.as_ref().map(|o| o.rule),
-        "{method} {path} -> {status}{}{}",
-        outcome.as_ref().map(|o| format!(" [{}] {}", o.rule, o.hint)).unwrap_or_default(),
-        warning.map(|w| format!(" (warning {}: {})", w.id, w.fix)).unwrap_or_default()
-    );
     // The exchange's time is when it was answered, before the triggers it fires move the
     // clock: a move shows between this exchange and the next.
     let now = state.clock().now();
@@ -296,7 +316,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         Some(event) => run_triggers(&state, event),
         None => Vec::new(),
     };
-    let exchange = Exchange {
+    let mut exchange = Exchange {
         id: 0,
         at: now.rfc3339(),
         at_ms: now.0,
@@ -304,7 +324,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         origin: origin.as_str(),
         method,
         path,
-        raw_query: raw_query.map(|q| mask_query(&q)),
+        raw_query: raw_query.map(|q| mask::mask_query(&q)),
         headers,
         form,
         status,
@@ -312,7 +332,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             .headers()
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(mask_query_in_url),
+            .map(mask::mask_query_in_url),
         response_headers: masked_headers(response.headers()),
         rule: outcome.as_ref().map(|o| o.rule),
         hint: outcome.map(|o| o.hint),
@@ -320,7 +340,25 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         fault: fault.is_some(),
         actions,
     };
-    state.log().push(exchange);
+    let size = exchange.bound();
+    exchange.mask_known(&*state.store());
+    tracing::info!(
+        target: "onshape_mock::request",
+        origin = exchange.origin,
+        method = %exchange.method,
+        path = %exchange.path,
+        status,
+        rule = exchange.rule,
+        "{} {} -> {status}{}{}",
+        exchange.method,
+        exchange.path,
+        exchange
+            .rule
+            .map(|r| format!(" [{r}] {}", exchange.hint.as_deref().unwrap_or("")))
+            .unwrap_or_default(),
+        warning.map(|w| format!(" (warning {}: {})", w.id, w.fix)).unwrap_or_default()
+    );
+    state.log().push(exchange, size);
     response
 }
 
@@ -477,9 +515,9 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .map(|(name, value)| {
             let v = String::from_utf8_lossy(value.as_bytes());
             let shown = if name == header::AUTHORIZATION || name == header::PROXY_AUTHORIZATION {
-                mask_authorization(&v)
+                mask::mask_authorization(&v)
             } else if name == header::LOCATION {
-                mask_query_in_url(&v)
+                mask::mask_query_in_url(&v)
             } else if name == header::COOKIE || name == header::SET_COOKIE {
                 "(masked)".to_owned()
             } else {
@@ -490,48 +528,9 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `Bearer abcdef…`, `Basic CLIENT_ID:(masked)`, other schemes masked whole.
-pub fn mask_authorization(v: &str) -> String {
-    // No scheme at all (`Authorization: <token>`): the whole value is the secret.
-    let Some((scheme, rest)) = v.split_once(char::is_whitespace) else {
-        return "(masked)".to_owned();
-    };
-    if scheme.eq_ignore_ascii_case("bearer") {
-        format!("{scheme} {}", fingerprint(rest.trim()))
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        let user = data_encoding::BASE64
-            .decode(rest.trim().as_bytes())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.split_once(':').map(|(u, _)| u.to_owned()));
-        match user {
-            Some(u) => format!("{scheme} {u}:(masked)"),
-            None => format!("{scheme} (masked)"),
-        }
-    } else {
-        format!("{scheme} (masked)")
-    }
-}
-
-/// The first six characters and the length: enough to tell tokens apart, not to use them.
-pub fn fingerprint(token: &str) -> String {
-    let head: String = token.chars().take(6).collect();
-    format!("{head}…({})", token.chars().count())
-}
-
-fn mask_value(name: &str, value: &str) -> String {
-    if SECRET_FIELDS.contains(&name) {
-        "(masked)".to_owned()
-    } else if TOKEN_FIELDS.contains(&name) {
-        fingerprint(value)
-    } else {
-        value.to_owned()
-    }
-}
-
-/// The form fields for the log. A body that does not parse as a form (JSON under the form
-/// content type, a wholly encoded body) is logged as one decoded text with every secret or
-/// token value after a known field name scrubbed, so no shape of body leaks a secret.
+/// The form fields of a form body, masked by name. A body that does not parse as a form
+/// (JSON under the form content type, a body encoded as a whole) is logged as one decoded
+/// text, scrubbed.
 fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
     let plain_name = |n: &str| {
         !n.is_empty()
@@ -539,96 +538,16 @@ fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
                 .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
     };
     match crate::form::parse(bytes) {
-        Ok(form) if form.fields().iter().all(|f| plain_name(&f.name)) => form
-            .fields()
-            .iter()
-            .map(|f| (f.name.clone(), mask_value(&f.name, &f.value)))
-            .collect(),
+        Ok(form) if form.fields().iter().all(|f| plain_name(&f.name)) => mask::mask_pairs(
+            form.fields()
+                .iter()
+                .map(|f| (f.name.as_str(), f.value.as_str())),
+        ),
         _ => {
             let text = percent_encoding::percent_decode(bytes)
                 .decode_utf8_lossy()
                 .replace('+', " ");
-            vec![("(unparsed body)".to_owned(), scrub(&text))]
+            vec![("(unparsed body)".to_owned(), mask::scrub(&text))]
         }
-    }
-}
-
-/// Masks the value after every secret or token field name in free text: `name=value`,
-/// `"name":"value"`, `name: value`.
-fn scrub(text: &str) -> String {
-    let mut out = text.to_owned();
-    for name in SECRET_FIELDS.iter().chain(TOKEN_FIELDS) {
-        let mut from = 0;
-        while let Some(pos) = out[from..].find(name) {
-            let mut start = from + pos + name.len();
-            start += out[start..].len()
-                - out[start..]
-                    .trim_start_matches(['"', '\'', ':', '=', ' '])
-                    .len();
-            let len = out[start..]
-                .find(['&', '"', '\'', ',', '}', ' ', '\n'])
-                .unwrap_or(out.len() - start);
-            let shown = if len == 0 {
-                String::new()
-            } else {
-                "(masked)".to_owned()
-            };
-            out.replace_range(start..start + len, &shown);
-            from = start + shown.len();
-        }
-    }
-    out
-}
-
-/// Masks secret and token values in a raw query, keeping its shape (raw `=` included).
-pub fn mask_query(q: &str) -> String {
-    q.split('&')
-        .map(|seg| {
-            let name = crate::form::loose_name(seg);
-            match seg.split_once('=') {
-                Some((k, _)) if SECRET_FIELDS.contains(&name.as_str()) => format!("{k}=(masked)"),
-                Some((k, v)) if TOKEN_FIELDS.contains(&name.as_str()) => {
-                    format!("{k}={}", fingerprint(v))
-                }
-                _ => seg.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// [`mask_query`] on the query of a URL.
-pub fn mask_query_in_url(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, q)) => format!("{base}?{}", mask_query(q)),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authorization_values_never_keep_their_secret() {
-        assert_eq!(
-            mask_authorization("Bearer abcdefghijkl"),
-            "Bearer abcdef…(12)"
-        );
-        assert_eq!(
-            mask_authorization("Bearer\tabcdefghijkl"),
-            "Bearer abcdef…(12)"
-        );
-        assert_eq!(
-            mask_authorization("abcdefghijklmnop"),
-            "(masked)",
-            "no scheme"
-        );
-        let basic = data_encoding::BASE64.encode(b"ID=:SECRET=");
-        assert_eq!(
-            mask_authorization(&format!("Basic {basic}")),
-            "Basic ID=:(masked)"
-        );
-        assert_eq!(mask_authorization("Digest x=y"), "Digest (masked)");
     }
 }

@@ -112,7 +112,10 @@ impl AppState {
         let store = Store::new(&config.fixtures, default_consent(&config)?, clock.now());
         Ok(AppState {
             inner: Arc::new(Inner {
-                log: Mutex::new(RequestLog::new(config.max_logged_requests, config.max_log_bytes)),
+                log: Mutex::new(RequestLog::new(
+                    config.max_logged_requests,
+                    config.max_log_bytes,
+                )),
                 script: Mutex::new(Script::default()),
                 clock_moves: Mutex::new(()),
                 store: Mutex::new(store),

@@ -42,6 +42,10 @@ pub const MAX_FAMILIES_PER_GRANT: usize = 100;
 /// Pending authorizations kept at once; the oldest go first.
 pub const MAX_PENDING: usize = 10_000;
 /// How often (mock time) the purge runs.
+/// Lengths of the codes and tokens the mock issues (alphanumeric).
+pub const CODE_LEN: usize = 32;
+pub const ACCESS_TOKEN_LEN: usize = 40;
+pub const REFRESH_TOKEN_LEN: usize = 48;
 /// Documents the store holds at most (fixtures and API-created together).
 pub const MAX_DOCUMENTS: usize = 10_000;
 /// The longest document name, in characters.
@@ -447,7 +451,7 @@ impl Store {
             grant.scopes = grant.scopes.union(req.scopes);
             grant_id = grant.id;
         }
-        let code = new_token(32);
+        let code = new_token(CODE_LEN);
         self.codes.insert(
             code.clone(),
             Code {
@@ -611,8 +615,8 @@ impl Store {
             Some(s) => s,
             None => family.scopes,
         };
-        let new_refresh = new_token(48);
-        let access = new_token(40);
+        let new_refresh = new_token(REFRESH_TOKEN_LEN);
+        let access = new_token(ACCESS_TOKEN_LEN);
         let info = TokenInfo {
             user_id: family.grant.user_id.clone(),
             client_id: family.grant.client_id.clone(),
@@ -660,8 +664,8 @@ impl Store {
     ) -> (u64, Tokens) {
         let id = self.next_family;
         self.next_family += 1;
-        let refresh = new_token(48);
-        let access = new_token(40);
+        let refresh = new_token(REFRESH_TOKEN_LEN);
+        let access = new_token(ACCESS_TOKEN_LEN);
         let info = TokenInfo {
             user_id: grant.user_id.clone(),
             client_id: grant.client_id.clone(),
@@ -904,5 +908,21 @@ fn retired_refresh(why: Retired, ago: u64) -> Rejection {
                 "this refresh token was retired {ago} s ago: a grant holds at most {MAX_FAMILIES_PER_GRANT} live refresh tokens and newer authorizations replaced it"
             ),
         ),
+    }
+}
+
+impl crate::mask::KnownSecrets for Store {
+    fn is_issued(&self, candidate: &str) -> bool {
+        self.codes.contains_key(candidate)
+            || self.access.contains_key(candidate)
+            || self.refresh.contains_key(candidate)
+            || self.graveyard.map.contains_key(candidate)
+    }
+
+    fn client_secrets(&self) -> Vec<&str> {
+        self.apps
+            .values()
+            .map(|a| a.client_secret.as_str())
+            .collect()
     }
 }

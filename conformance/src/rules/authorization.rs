@@ -1,7 +1,7 @@
 //! Rules about the authorization request and its answer: how the browser is sent to the
 //! mock, `state`, scope and company, denial, and where the secret may go.
 
-use mock_server::record::mask_query_in_url;
+use mock_server::mask::mask_query_in_url;
 
 use super::{authorize_urls, describe, form, is_token, Verdict};
 use crate::driver::{ClientEnd, RunRecord};

@@ -1,7 +1,8 @@
 //! Rules about the run as a whole: the exit status (the runner's contract), refusals no
 //! other rule covers, `Retry-After`, and secrets in the client's output.
 
-use mock_server::record::{fingerprint, Exchange};
+use mock_server::mask::fingerprint;
+use mock_server::record::Exchange;
 
 use super::{describe, is_api, is_token, Verdict};
 use crate::driver::{ClientEnd, RunRecord, Secret, SecretKind};

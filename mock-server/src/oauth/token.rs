@@ -266,7 +266,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
     let text = value
         .to_str()
         .map_err(|_| malformed("the Authorization header is not ASCII"))?;
-    let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let (scheme, rest) = text
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .unwrap_or((text, ""));
     if scheme.eq_ignore_ascii_case("bearer") {
         return Err(Rejection::new(
             ErrorCode::InvalidRequest,
@@ -276,9 +279,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
         .hint("The token endpoint authenticates the client (form body or HTTP Basic); bearer tokens are only for /api requests."));
     }
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed(&format!(
-            "unsupported Authorization scheme `{scheme}`"
-        )));
+        // Quote the scheme only if it looks like one: a value with no space is a credential.
+        let named = scheme.len() <= 20 && scheme.bytes().all(|b| b.is_ascii_alphabetic());
+        return Err(malformed(&if named {
+            format!("unsupported Authorization scheme `{scheme}`")
+        } else {
+            "the Authorization header has no scheme (expected `Basic <credentials>`)".to_owned()
+        }));
     }
     let decoded = data_encoding::BASE64
         .decode(rest.trim().as_bytes())

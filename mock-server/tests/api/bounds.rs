@@ -17,7 +17,7 @@ async fn the_request_log_is_bounded_in_bytes_and_each_exchange_is_cut() {
         Binds::ephemeral(),
     )
     .await;
-    let big = "x".repeat(60 * 1024);
+    let big = "ab ".repeat(20 * 1024);
     for _ in 0..40 {
         let r = m
             .send(m.http.get(m.url("/__mock/health")).header("x-big", &big))
@@ -39,7 +39,7 @@ async fn the_request_log_is_bounded_in_bytes_and_each_exchange_is_cut() {
         .expect("value")
         .to_owned();
     assert!(
-        big_header.len() < 1200 && big_header.ends_with("…(cut, 61440 bytes)"),
+        big_header.len() < 1100 && big_header.contains("…(cut, 614"),
         "{}",
         &big_header[big_header.len() - 40..]
     );
@@ -50,7 +50,11 @@ async fn the_request_log_is_bounded_in_bytes_and_each_exchange_is_cut() {
     }
     assert!(m.mock.state.log().bytes() <= 256 * 1024);
     let log = m.get("/__mock/requests").await.json();
-    assert!(log["dropped"].as_u64().expect("dropped") > 100, "{}", log["dropped"]);
+    assert!(
+        log["dropped"].as_u64().expect("dropped") > 100,
+        "{}",
+        log["dropped"]
+    );
 }
 
 #[tokio::test]

@@ -134,14 +134,18 @@ async fn a_request_head_over_64_kib_gets_431() {
     let big = "a".repeat(70 * 1024);
     let mut s = open(
         m.mock.oauth_addr,
-        format!("GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+        format!("GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n")
+            .as_bytes(),
     )
     .await;
     let answer = read_until_closed(&mut s, Duration::from_secs(5))
         .await
         .expect("answered");
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-    let ok = format!("GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "a".repeat(60 * 1024));
+    let ok = format!(
+        "GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(60 * 1024)
+    );
     let mut s = open(m.mock.oauth_addr, ok.as_bytes()).await;
     let answer = read_until_closed(&mut s, Duration::from_secs(5))
         .await

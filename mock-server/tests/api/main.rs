@@ -3,6 +3,7 @@
 //! acceptance side by side.
 
 mod helpers;
+mod masking;
 
 mod api;
 mod authorize;
