@@ -233,6 +233,13 @@ impl RedirectUri {
     /// Applies the registration rules of the developer settings page: https, except
     /// `http://localhost:<port>` and the OOB URN; no fragment, no credentials.
     pub fn register(raw: &str) -> Result<RedirectUri, String> {
+        // The URL parser strips or encodes these, but the raw text is what is compared and
+        // sent back: a trailing CR/LF would make every redirect for the app unusable.
+        if let Some(c) = raw.chars().find(|c| c.is_control() || c.is_whitespace()) {
+            return Err(format!(
+                "{raw:?} contains {c:?}: redirect URLs may not contain whitespace or control characters (a line ending copied with the URL?)"
+            ));
+        }
         if raw == OOB {
             return Ok(RedirectUri(raw.into()));
         }

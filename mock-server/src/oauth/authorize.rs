@@ -273,12 +273,17 @@ fn send_back(
 }
 
 /// A 302 Found (the guide's redirect), not axum's 303.
+/// Non-ASCII characters in a registered URL (`/é`) are sent percent-encoded, as a browser
+/// would request them.
 fn found(location: &str) -> Response {
-    match header::HeaderValue::from_str(location) {
+    let encoded =
+        percent_encoding::utf8_percent_encode(location, percent_encoding::CONTROLS).to_string();
+    match header::HeaderValue::from_str(&encoded) {
         Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        // Unreachable for a registered URL (no controls or whitespace); still not a 5xx.
         Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "redirect location is not a valid header",
+            StatusCode::BAD_REQUEST,
+            "the redirect URL cannot be sent as a Location header",
         )
             .into_response(),
     }

@@ -277,3 +277,46 @@ async fn expired_codes_and_pending_requests_are_purged() {
         "pending requests last 10 minutes"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_url_with_a_control_character_or_space_is_refused_at_registration() {
+    let m = spawn_mock().await;
+    let app = |url: &str| {
+        serde_json::json!({"name": "X", "primary_format": "com.x.y", "redirect_urls": [url], "scopes": ["OAuth2Read"]})
+    };
+    for url in [
+        "http://localhost:9/cb\r\n",
+        "http://localhost:9/cb\n",
+        "https://app.example.com/cb\t",
+        "https://app.example.com/c b",
+        "https://app.example.com/cb\u{7f}",
+        "https://app.example.com/cb\u{85}",
+    ] {
+        let r = m.post_json("/__mock/apps", app(url)).await;
+        assert_rejected(&r, 400, "registration-redirect-url");
+        assert!(r.body.contains("control characters"), "{}", r.body);
+    }
+    let fixtures = "[[apps]]\nname=\"A\"\nprimary_format=\"com.a.b\"\nredirect_urls=[\"http://localhost:9/cb\\r\\n\"]\nscopes=[\"OAuth2Read\"]\n";
+    let err = mock_server::Fixtures::parse(fixtures).expect_err("refused in a fixtures file too");
+    assert!(err.to_string().contains("control characters"), "{err}");
+
+    // A non-ASCII path is fine: registered, and the redirect is a valid 302.
+    let created = m
+        .post_json("/__mock/apps", app("http://localhost:9/é"))
+        .await
+        .json();
+    m.script_consent("grant", ALICE, None).await;
+    let client_id = created["client_id"].as_str().expect("client_id");
+    let r = m
+        .get(&format!(
+            "/oauth/authorize?{}",
+            encode(&[
+                ("response_type", "code"),
+                ("client_id", client_id),
+                ("redirect_uri", "http://localhost:9/é"),
+            ])
+        ))
+        .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(r.location().starts_with("http://localhost:9/%C3%A9?code="), "{}", r.location());
+}
