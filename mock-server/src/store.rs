@@ -86,28 +86,34 @@ pub enum Retired {
     Revoked,
     CodeReplayed,
     Superseded,
+    /// An older refresh token of the same chain was used after rotation (RFC 9700
+    /// §4.14.2): the chain was revoked.
+    ReuseDetected,
 }
 
 #[derive(Debug)]
 enum RefreshEntry {
     Live(u64),
     /// The refresh token a family rotated out last (one per family).
-    Rotated {
-        at: Instant,
-    },
+    Rotated { at: Instant, family: u64 },
 }
 
 /// Tokens retired for another reason than rotation, kept to explain their use: at most
 /// [`MAX_TOMBSTONES`], for at most [`TOMBSTONE_MEMORY_SECS`]; oldest first out.
 #[derive(Debug, Default)]
 struct Graveyard {
-    map: HashMap<String, (Retired, Instant)>,
+    /// Why, when, and for a rotated refresh token the family it belonged to.
+    map: HashMap<String, (Retired, Instant, Option<u64>)>,
     order: VecDeque<String>,
 }
 
 impl Graveyard {
     fn bury(&mut self, token: String, why: Retired, at: Instant) {
-        if self.map.insert(token.clone(), (why, at)).is_none() {
+        self.bury_in(token, why, at, None);
+    }
+
+    fn bury_in(&mut self, token: String, why: Retired, at: Instant, family: Option<u64>) {
+        if self.map.insert(token.clone(), (why, at, family)).is_none() {
             self.order.push_back(token);
         }
         while self.order.len() > MAX_TOMBSTONES {
@@ -117,7 +123,7 @@ impl Graveyard {
         }
     }
 
-    fn get(&self, token: &str) -> Option<(Retired, Instant)> {
+    fn get(&self, token: &str) -> Option<(Retired, Instant, Option<u64>)> {
         self.map.get(token).copied()
     }
 
@@ -126,7 +132,7 @@ impl Graveyard {
             let expired = self
                 .map
                 .get(front)
-                .is_none_or(|(_, at)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
+                .is_none_or(|(_, at, _)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
             if !expired {
                 break;
             }
@@ -576,7 +582,10 @@ impl Store {
         let family_id = match self.refresh.get(refresh_token) {
             None => {
                 return Err(match self.graveyard.get(refresh_token) {
-                    Some((why, at)) => retired_refresh(why, now.secs_since(at)),
+                    Some((Retired::Rotated, at, Some(family))) => {
+                        self.reuse_detected(family, at, now)
+                    }
+                    Some((why, at, _)) => retired_refresh(why, now.secs_since(at)),
                     None => Rejection::new(
                         ErrorCode::InvalidGrant,
                         rules::REFRESH_TOKEN_VALID,
@@ -584,8 +593,8 @@ impl Store {
                     ),
                 })
             }
-            Some(RefreshEntry::Rotated { at }) => {
-                return Err(retired_refresh(Retired::Rotated, now.secs_since(*at)))
+            Some(&RefreshEntry::Rotated { at, family }) => {
+                return Err(self.reuse_detected(family, at, now))
             }
             Some(RefreshEntry::Live(f)) => *f,
         };
@@ -634,7 +643,8 @@ impl Store {
         let old = std::mem::replace(&mut family.refresh, new_refresh.clone());
         if let Some(older) = family.previous_refresh.replace(old.clone()) {
             self.refresh.remove(&older);
-            self.graveyard.bury(older, Retired::Rotated, now);
+            self.graveyard
+                .bury_in(older, Retired::Rotated, now, Some(family_id));
         }
         family.access.push_back(access.clone());
         let evicted = if family.access.len() > 2 {
@@ -645,7 +655,13 @@ impl Store {
         if let Some(e) = evicted {
             self.access.remove(&e);
         }
-        self.refresh.insert(old, RefreshEntry::Rotated { at: now });
+        self.refresh.insert(
+            old,
+            RefreshEntry::Rotated {
+                at: now,
+                family: family_id,
+            },
+        );
         self.refresh
             .insert(new_refresh.clone(), RefreshEntry::Live(family_id));
         self.access.insert(access.clone(), AccessEntry { info });
@@ -707,6 +723,27 @@ impl Store {
                 expires_in: ACCESS_TOKEN_LIFETIME_SECS,
             },
         )
+    }
+
+    /// A refresh token rotated out at `at` was used again. RFC 9700 §4.14.2: the server cannot
+    /// tell the client from a thief holding a copy, so it revokes the chain — the family's
+    /// live refresh token and its access tokens. The deliberate exception (with code replay)
+    /// to "a refused request changes no state".
+    fn reuse_detected(&mut self, family: u64, at: Instant, now: Instant) -> Rejection {
+        let ago = now.secs_since(at);
+        let revoked = self.families.contains_key(&family);
+        self.retire_family(family, Retired::ReuseDetected, now);
+        let mut rejection = Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::REFRESH_TOKEN_ROTATED,
+            format!("this refresh token was rotated {ago} s ago and no longer works"),
+        );
+        rejection = if revoked {
+            rejection.hint("Each refresh returns a new refresh_token: store it and use the newest. Reusing a rotated-out token looks like a stolen copy, so the mock revoked the whole chain (RFC 9700 §4.14.2): the newer refresh token and its access tokens no longer work either. Send the user through /oauth/authorize again, and serialize refreshes so two never race.")
+        } else {
+            rejection.hint("Each refresh returns a new refresh_token: store it and use the newest. This token's chain was already revoked (an earlier reuse, or the grant was revoked): send the user through /oauth/authorize again.")
+        };
+        rejection
     }
 
     /// Turns a family's tokens into tombstones and forgets the family.
@@ -778,7 +815,7 @@ impl Store {
     pub fn authenticate(&self, token: &str, now: Instant) -> Result<&TokenInfo, Rejection> {
         let unauthorized = |rule, d: String| Rejection::new(ErrorCode::InvalidRequest, rule, d);
         let Some(entry) = self.access.get(token) else {
-            let Some((why, at)) = self.graveyard.get(token) else {
+            let Some((why, at, _)) = self.graveyard.get(token) else {
                 return Err(unauthorized(rules::ACCESS_TOKEN_VALID, "the access token is unknown".into()).hint(
                     "This token was never issued by this server, or was replaced by two newer refreshes: send the access_token of the latest token response.",
                 ));
@@ -790,6 +827,10 @@ impl Store {
                     rules::CODE_SINGLE_USE,
                     format!("the token was revoked {ago} s ago because its authorization code was redeemed twice"),
                 ),
+                Retired::ReuseDetected => unauthorized(
+                    rules::REFRESH_TOKEN_ROTATED,
+                    format!("the token was revoked {ago} s ago because a rotated-out refresh token of its chain was used again"),
+                ).hint("Reusing an old refresh token revokes its chain (RFC 9700 §4.14.2): send the user through /oauth/authorize again, and always store the newest refresh token."),
                 Retired::Superseded | Retired::Rotated => unauthorized(
                     rules::ACCESS_TOKEN_VALID,
                     format!("the token was retired {ago} s ago: the grant holds at most {MAX_FAMILIES_PER_GRANT} live token sets"),
@@ -901,6 +942,12 @@ fn retired_refresh(why: Retired, ago: u64) -> Rejection {
             rules::CODE_SINGLE_USE,
             format!("this refresh token was revoked {ago} s ago because its authorization code was redeemed twice"),
         ),
+        Retired::ReuseDetected => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::REFRESH_TOKEN_ROTATED,
+            format!("this refresh token was revoked {ago} s ago: an older refresh token of its chain was used again after rotation"),
+        )
+        .hint("Reusing a rotated-out refresh token revokes the whole chain (RFC 9700 §4.14.2), this newer token included: send the user through /oauth/authorize again, store the newest refresh token after each refresh, and serialize refreshes."),
         Retired::Superseded => Rejection::new(
             ErrorCode::InvalidGrant,
             rules::REFRESH_TOKEN_VALID,

@@ -703,13 +703,41 @@ async fn refresh_rotates_the_refresh_token() {
         "the new access token works"
     );
 
-    let old = m.refresh(WEB, &first).await;
-    assert_rejected(&old, 401, "refresh-token-rotated");
-    assert_eq!(old.json()["error"], "invalid_grant");
-
     let (access3, third) = assert_tokens(&m.refresh(WEB, &second).await);
     assert_ne!(second, third);
     assert_eq!(m.sessioninfo(&access3).await.status, 200);
+}
+
+/// RFC 9700 §4.14.2: a rotated-out refresh token used again means a copy exists; the
+/// server cannot tell client from thief, so it revokes the chain. Other chains of the same
+/// grant (another device's authorization) keep working.
+#[tokio::test]
+async fn reusing_a_rotated_out_refresh_token_revokes_its_chain() {
+    let m = spawn_mock().await;
+    let (_, first) = m.tokens(WEB).await;
+    let (_, other_device) = m.tokens(WEB).await;
+    let (access2, second) = assert_tokens(&m.refresh(WEB, &first).await);
+
+    let old = m.refresh(WEB, &first).await;
+    assert_rejected(&old, 401, "refresh-token-rotated");
+    assert_eq!(old.json()["error"], "invalid_grant");
+    assert!(
+        old.json()["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("revoked the whole chain")),
+        "{}",
+        old.body
+    );
+    let newer = m.refresh(WEB, &second).await;
+    assert_rejected(&newer, 401, "refresh-token-rotated");
+    assert!(newer.body.contains("an older refresh token of its chain was used again"));
+    assert_rejected(&m.sessioninfo(&access2).await, 401, "refresh-token-rotated");
+    // A second reuse is refused under the same rule; nothing else is left to revoke.
+    let again = m.refresh(WEB, &first).await;
+    assert_rejected(&again, 401, "refresh-token-rotated");
+
+    let (access, _) = assert_tokens(&m.refresh(WEB, &other_device).await);
+    assert_eq!(m.sessioninfo(&access).await.status, 200);
 }
 
 #[tokio::test]
