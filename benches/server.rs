@@ -65,8 +65,9 @@ fn start() -> (Server, Duration) {
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
-            let _ =
-                s.write_all(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(
+                b"GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
             let mut buf = [0u8; 12];
             if s.read_exact(&mut buf).is_ok() && &buf[..12] == b"HTTP/1.1 200" {
                 return (Server { child, addr }, t0.elapsed());
@@ -110,10 +111,10 @@ impl Conn {
 
     async fn request(&mut self, head: &str, body: &str) -> Reply {
         let req = if body.is_empty() {
-            format!("{head}\r\nHost: bench\r\n\r\n")
+            format!("{head}\r\nHost: 127.0.0.1\r\n\r\n")
         } else {
             format!(
-                "{head}\r\nHost: bench\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                "{head}\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             )
         };
@@ -299,7 +300,7 @@ fn advance(addr: SocketAddr, seconds: u64) {
     control(
         addr,
         &format!(
-            "POST /__mock/clock/advance HTTP/1.1\r\nHost: b\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /__mock/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         ),
     );
@@ -308,7 +309,7 @@ fn advance(addr: SocketAddr, seconds: u64) {
 fn health(addr: SocketAddr) -> String {
     let body = control(
         addr,
-        "GET /__mock/health HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+        "GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );
     serde_json::from_str::<serde_json::Value>(&body)
         .map(|v| v["tables"].to_string())

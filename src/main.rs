@@ -117,6 +117,10 @@ struct Serve {
     /// does is unconfirmed; the default is the strict reading: spaces only).
     #[arg(long)]
     allow_comma_scopes: bool,
+    /// A host name to answer besides IP addresses, localhost and *.localhost (repeatable;
+    /// e.g. a Docker service name). Other names are refused: DNS rebinding protection.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
     /// Time a client has to send a request's head, from connect or from the previous
     /// response (so also how long an idle keep-alive connection stays open).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -372,6 +376,7 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         auto_consent: args.auto_consent,
         max_logged_requests: args.max_logged_requests,
         max_log_bytes: args.max_log_bytes,
+        allowed_hosts: args.allow_hosts,
         allow_comma_scopes: args.allow_comma_scopes,
         limits: mock_server::Limits {
             head_timeout: args.head_timeout,

@@ -134,8 +134,12 @@ impl Browser {
             }
             if body.contains("id=\"login\"") {
                 let request = attr_after(&body, "name=\"request\" value=\"").unwrap_or_default();
-                let form =
-                    mock_server::form::encode(&[("request", &request), ("user", &scenario.user)]);
+                let csrf = attr_after(&body, "name=\"csrf\" value=\"").unwrap_or_default();
+                let form = mock_server::form::encode(&[
+                    ("request", &request),
+                    ("user", &scenario.user),
+                    ("csrf", &csrf),
+                ]);
                 next = Request::Post(format!("{origin}/oauth/login"), form);
                 continue;
             }
@@ -148,9 +152,11 @@ impl Browser {
                     Decision::Grant => "grant",
                     Decision::Deny => "deny",
                 };
+                let csrf = attr_after(&body, "name=\"csrf\" value=\"").unwrap_or_default();
                 let mut pairs = vec![
                     ("request", request.clone()),
                     ("decision", decision.to_owned()),
+                    ("csrf", csrf),
                 ];
                 if body.contains("name=\"company_id\"") {
                     let first = attr_after(&body, "<option value=\"").unwrap_or_default();

@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(loopback_only))
 }
 
-/// Refuses control requests from anything but loopback.
+/// Refuses control requests from anything but loopback, and POSTs that are not JSON.
 async fn loopback_only(req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
@@ -58,6 +58,20 @@ async fn loopback_only(req: Request, next: Next) -> Response {
             ),
         }
         .into_response(),
+        // A browser sends a cross-site POST without a preflight only with a "simple" type
+        // (text/plain, a form): requiring JSON means a web page cannot reset the mock.
+        _ if req.method() == axum::http::Method::POST
+            && crate::media_type(req.headers()).as_deref() != Some("application/json") =>
+        {
+            ControlError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                error: "unsupported_media_type",
+                field: None,
+                rule: rules::CONTROL_REQUEST.id,
+                message: "control POSTs take Content-Type: application/json, even with no body (a web page cannot send that cross-site)".to_owned(),
+            }
+            .into_response()
+        }
         _ => next.run(req).await,
     }
 }

@@ -419,6 +419,15 @@ pub fn new_id() -> String {
 }
 
 /// An opaque credential (code, access token, refresh token).
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 pub fn new_token(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }

@@ -39,7 +39,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -90,7 +90,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(control::routes())
         .fallback(not_found)
-        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record::record,
@@ -98,14 +98,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Refusals that depend on the path rather than a route: the API asked of the OAuth
-/// origin, and bearer tokens sent outside `/api`.
-async fn guard(req: Request, next: Next) -> Response {
+/// Refusals that depend on the request's address rather than a route: a `Host` the mock
+/// does not answer for, the API asked of the OAuth origin, and bearer tokens sent outside
+/// `/api`.
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let origin = req
         .extensions()
         .get::<Origin>()
         .copied()
         .unwrap_or(Origin::Combined);
+    if let Some(refused) = host_refused(&state, &req) {
+        return refused;
+    }
     let path = req.uri().path();
     let is_api = path == "/api" || path.starts_with("/api/");
     if is_api && origin == Origin::OAuth {
@@ -131,6 +135,39 @@ async fn guard(req: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(req).await
+}
+
+/// DNS rebinding: a page on another site whose name now points at 127.0.0.1 sends its own
+/// name as `Host`. The mock answers an IP address, `localhost`, `*.localhost`, and the names
+/// given with `serve --allow-host`; the `Host` is also what API `href`s are built from.
+fn host_refused(state: &AppState, req: &Request) -> Option<Response> {
+    let host = req.headers().get(header::HOST)?;
+    let text = host.to_str().unwrap_or("");
+    let name = match text.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => text.rsplit_once(':').map_or(text, |(name, _)| name),
+    };
+    let name = name.to_ascii_lowercase();
+    let allowed = name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || state
+            .config()
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&name));
+    if allowed {
+        return None;
+    }
+    let shown: String = text.chars().take(64).collect();
+    Some(
+        error::ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            rules::HOST_ALLOWED,
+            format!("this mock does not answer for the host `{shown}`"),
+        )
+        .into_response(),
+    )
 }
 
 async fn not_found(req: Request) -> Response {

@@ -2,16 +2,23 @@
 //! the user's list of authorized applications. Templates live in `templates/` and are
 //! compiled in; minijinja escapes every value (the names end in `.html`).
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-use crate::error::{Outcome, Rejection};
+use crate::error::{ErrorCode, Outcome, Rejection};
+use crate::form::Form;
+use crate::rules;
 use crate::state::AppState;
 
-pub fn environment() -> Environment<'static> {
+/// The form field that carries the anti-forgery token.
+pub const FORM_TOKEN_FIELD: &str = "csrf";
+
+/// The templates, with `csrf` (this process's anti-forgery token) available to every form.
+pub fn environment(form_token: &str) -> Environment<'static> {
     let mut env = Environment::new();
+    env.add_global(FORM_TOKEN_FIELD, form_token.to_owned());
     let templates = [
         ("base.html", include_str!("../templates/base.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -29,6 +36,18 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
+/// What every page is sent with: no framing by another site (clickjacking, RFC 6749
+/// §10.13), no content sniffing, no referrer (page URLs carry request ids).
+const PAGE_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "frame-ancestors 'none'; form-action 'self'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
 /// Renders `name` with `ctx`; a rendering failure is a 500 that says so.
 pub fn render(state: &AppState, status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
     let rendered = state
@@ -36,7 +55,7 @@ pub fn render(state: &AppState, status: StatusCode, name: &str, ctx: impl Serial
         .get_template(name)
         .and_then(|t| t.render(ctx));
     match rendered {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, PAGE_HEADERS, Html(html)).into_response(),
         Err(e) => {
             tracing::error!("template {name} failed: {e:#}");
             (
@@ -83,4 +102,37 @@ pub fn with_outcome(mut resp: Response, outcome: Option<Outcome>) -> Response {
         resp.extensions_mut().insert(o);
     }
     resp
+}
+
+/// Refuses a page form posted from another site (cross-site request forgery): the form must
+/// carry the token the mock put in it, and what a browser says of the request's origin
+/// (`Sec-Fetch-Site`, `Origin`) must be this origin. `Some` is the refusal page.
+pub fn form_refused(state: &AppState, headers: &HeaderMap, form: &Form) -> Option<Response> {
+    let refuse = |description: &str| {
+        let r = Rejection::new(ErrorCode::InvalidRequest, rules::FORM_TOKEN, description);
+        Some(error_page(state, StatusCode::FORBIDDEN, &r))
+    };
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text(HeaderName::from_static("sec-fetch-site")) {
+        if site != "same-origin" && site != "none" {
+            return refuse(&format!(
+                "the form was posted from another site (Sec-Fetch-Site: {site})"
+            ));
+        }
+    }
+    if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
+        let same = origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host));
+        if !same {
+            return refuse("the form was posted from another origin");
+        }
+    }
+    match form.value(FORM_TOKEN_FIELD) {
+        Ok(Some(token)) if crate::domain::constant_time_eq(token, state.form_token()) => None,
+        Ok(Some(_)) => {
+            refuse("the form's anti-forgery token is wrong (from another run of the mock?)")
+        }
+        _ => refuse("the form has no anti-forgery token"),
+    }
 }

@@ -161,6 +161,12 @@ rules! {
     REQUEST_SIZE = "request-size", Must, Rfc,
         "Requests are small: the mock refuses bodies over 64 KiB (413) and request heads over 64 KiB (431).",
         "Send a smaller body.";
+    FORM_TOKEN = "form-token", Must, Rfc,
+        "The login, consent and Applications forms are posted from the mock's own pages: each carries an anti-forgery token, and a post from another site is refused (RFC 6749 §10.12).",
+        "Submit the form from the page the mock served (reload it first); a script that drives the pages must send the form's hidden `csrf` field back.";
+    HOST_ALLOWED = "host-allowed", Must, Mock,
+        "The mock answers requests addressed to an IP address, localhost or *.localhost, or a name given with `serve --allow-host`: a web page that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused (421).",
+        "Address the mock as 127.0.0.1 or localhost, or start it with `--allow-host NAME` for the name you use (a Docker service name, say).";
     MOCK_CAPACITY = "mock-capacity", Must, Mock,
         "The mock's memory is bounded: it holds at most 10,000 documents (a limit of the mock, not of Onshape).",
         "Delete documents you no longer need, or reset the mock (POST /__mock/reset).";

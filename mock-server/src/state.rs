@@ -29,6 +29,9 @@ pub struct Config {
     pub allow_comma_scopes: bool,
     /// What an embedding program (the conformance runner) is told as it happens.
     pub hooks: Hooks,
+    /// Host names answered besides IP addresses, `localhost` and `*.localhost` (DNS
+    /// rebinding protection), lower case.
+    pub allowed_hosts: Vec<String>,
     /// Timeouts, sizes and the connection cap.
     pub limits: crate::conn::Limits,
 }
@@ -75,6 +78,7 @@ impl Default for Config {
             max_log_bytes: 8 * 1024 * 1024,
             allow_comma_scopes: false,
             hooks: Hooks::default(),
+            allowed_hosts: Vec::new(),
             limits: crate::conn::Limits::default(),
         }
     }
@@ -100,6 +104,8 @@ struct Inner {
     /// Serializes clock moves with their hook ([`AppState::advance_clock`]).
     clock_moves: Mutex<()>,
     templates: minijinja::Environment<'static>,
+    /// The anti-forgery token every page form carries (one per process).
+    form_token: String,
 }
 
 impl AppState {
@@ -110,6 +116,7 @@ impl AppState {
 
     pub fn with_clock(config: Config, clock: Clock) -> Result<AppState, ConfigError> {
         let store = Store::new(&config.fixtures, default_consent(&config)?, clock.now());
+        let form_token = crate::domain::new_token(32);
         Ok(AppState {
             inner: Arc::new(Inner {
                 log: Mutex::new(RequestLog::new(
@@ -120,7 +127,8 @@ impl AppState {
                 clock_moves: Mutex::new(()),
                 store: Mutex::new(store),
                 clock,
-                templates: crate::pages::environment(),
+                templates: crate::pages::environment(&form_token),
+                form_token,
                 config,
             }),
         })
@@ -184,6 +192,11 @@ impl AppState {
             .script
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The token page forms carry against cross-site request forgery.
+    pub fn form_token(&self) -> &str {
+        &self.inner.form_token
     }
 
     pub fn templates(&self) -> &minijinja::Environment<'static> {

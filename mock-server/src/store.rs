@@ -95,7 +95,10 @@ pub enum Retired {
 enum RefreshEntry {
     Live(u64),
     /// The refresh token a family rotated out last (one per family).
-    Rotated { at: Instant, family: u64 },
+    Rotated {
+        at: Instant,
+        family: u64,
+    },
 }
 
 /// Tokens retired for another reason than rotation, kept to explain their use: at most

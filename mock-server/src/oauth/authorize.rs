@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::{explain_redirect_mismatch, RedirectUri, ScopeSet};
@@ -384,11 +384,14 @@ impl ConsentQuery {
 }
 
 /// `POST /oauth/login`: the user picked who to sign in as.
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match page_form(&state, &body) {
         Ok(f) => f,
         Err(resp) => return *resp,
     };
+    if let Some(refused) = pages::form_refused(&state, &headers, &form) {
+        return refused;
+    }
     let (Some(request), Some(user)) = (
         form.value("request").ok().flatten(),
         form.value("user").ok().flatten(),
@@ -478,7 +481,12 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
 }
 
 /// `POST /oauth/consent?request=…&user=…` with `decision` (and `company_id` when asked).
-pub async fn consent(State(state): State<AppState>, uri: Uri, body: Bytes) -> Response {
+pub async fn consent(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let q = match ConsentQuery::parse(&state, &uri) {
         Ok(q) => q,
         Err(resp) => return *resp,
@@ -487,6 +495,9 @@ pub async fn consent(State(state): State<AppState>, uri: Uri, body: Bytes) -> Re
         Ok(f) => f,
         Err(resp) => return *resp,
     };
+    if let Some(refused) = pages::form_refused(&state, &headers, &form) {
+        return refused;
+    }
     let grant = match form.value("decision").ok().flatten() {
         Some("grant") => true,
         Some("deny") => false,

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::form;
@@ -59,10 +59,13 @@ pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
 }
 
 /// `POST /account/applications/revoke` with `user` and `client_id`.
-pub async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(form) = form::parse(&body) else {
         return (StatusCode::BAD_REQUEST, "the form does not parse").into_response();
     };
+    if let Some(refused) = pages::form_refused(&state, &headers, &form) {
+        return refused;
+    }
     let (Some(email), Some(client_id)) = (
         form.value("user").ok().flatten(),
         form.value("client_id").ok().flatten(),

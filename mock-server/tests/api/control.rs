@@ -358,14 +358,14 @@ async fn control_bodies_are_strict_json() {
                 .body(registration("org.example.strict").to_string()),
         )
         .await;
-    assert_control_error(&text, "control-request", None);
+    assert_rejected(&text, 415, "control-request");
     let form = m
         .post_form(
             "/__mock/consent",
             encode(&[("decision", "grant"), ("user", ALICE)]),
         )
         .await;
-    assert_control_error(&form, "control-request", None);
+    assert_rejected(&form, 415, "control-request");
 
     let not_json = m
         .send(
@@ -740,7 +740,7 @@ async fn reset_removes_created_apps_and_resets_the_clock() {
     m.advance(500).await;
     assert_eq!(m.get("/__mock/clock").await.json()["offset_seconds"], 500);
 
-    let reset = m.send(m.http.post(m.url("/__mock/reset"))).await;
+    let reset = m.post_json("/__mock/reset", serde_json::json!({})).await;
     assert_eq!(reset.status, 200, "{}", reset.body);
 
     let clock = m.get("/__mock/clock").await.json();

@@ -32,7 +32,11 @@ fn form_action(html: &str, id: &str) -> String {
 }
 
 fn redact(html: &str, secret: &str, label: &str) -> String {
-    html.replace(secret, label)
+    let redacted = html.replace(secret, label);
+    match html.contains("name=\"csrf\"") {
+        true => redacted.replace(&input_value(html, "csrf"), "CSRF_TOKEN"),
+        false => redacted,
+    }
 }
 
 /// Logs in as `user` from the login page of an authorization request; returns the consent page.
@@ -40,10 +44,11 @@ async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) 
     let page = m.authorize(app, extra).await;
     assert_eq!(page.status, 200, "the login page: {}", page.body);
     let request = input_value(&page.body, "request");
+    let csrf = input_value(&page.body, "csrf");
     let posted = m
         .post_form(
             "/oauth/login",
-            encode(&[("request", &request), ("user", user)]),
+            encode(&[("request", &request), ("user", user), ("csrf", &csrf)]),
         )
         .await;
     assert_eq!(posted.status, 303, "{}", posted.body);
@@ -61,7 +66,12 @@ async fn answer(
     extra: &[(&str, &str)],
 ) -> Resp {
     let action = form_action(&consent.body, "consent");
-    let mut fields = vec![("request", request), ("decision", decision)];
+    let csrf = input_value(&consent.body, "csrf");
+    let mut fields = vec![
+        ("request", request),
+        ("decision", decision),
+        ("csrf", &csrf),
+    ];
     fields.extend_from_slice(extra);
     m.post_form(&action, encode(&fields)).await
 }
@@ -172,10 +182,11 @@ async fn a_company_the_user_is_not_in_is_an_error_redirect() {
         )
         .await;
     let request = input_value(&page.body, "request");
+    let csrf = input_value(&page.body, "csrf");
     let posted = m
         .post_form(
             "/oauth/login",
-            encode(&[("request", &request), ("user", ALICE)]),
+            encode(&[("request", &request), ("user", ALICE), ("csrf", &csrf)]),
         )
         .await;
     let consent = m.get(posted.location()).await;
@@ -240,11 +251,39 @@ async fn applications_page_lists_and_revokes_grants() {
         ))
         .await;
     assert!(page.body.contains("Acme Web Previewer"), "{}", page.body);
+    let csrf = input_value(&page.body, "csrf");
+
+    // A cross-site form post (no token, another origin) is refused and revokes nothing.
+    let forged = m
+        .send(
+            m.http
+                .post(m.url("/account/applications/revoke"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", "http://evil.example")
+                .header("sec-fetch-site", "cross-site")
+                .body(encode(&[("user", ALICE), ("client_id", WEB.client_id)])),
+        )
+        .await;
+    assert_rejected(&forged, 403, "form-token");
+    for bad in ["", "wrong"] {
+        let r = m
+            .post_form(
+                "/account/applications/revoke",
+                encode(&[("user", ALICE), ("client_id", WEB.client_id), ("csrf", bad)]),
+            )
+            .await;
+        assert_rejected(&r, 403, "form-token");
+    }
+    assert_eq!(m.sessioninfo(&access).await.status, 200, "nothing revoked");
 
     let revoked = m
         .post_form(
             "/account/applications/revoke",
-            encode(&[("user", ALICE), ("client_id", WEB.client_id)]),
+            encode(&[
+                ("user", ALICE),
+                ("client_id", WEB.client_id),
+                ("csrf", &csrf),
+            ]),
         )
         .await;
     assert_eq!(revoked.status, 303);
@@ -283,4 +322,44 @@ async fn an_unknown_or_stale_authorization_request_is_explained() {
         "{}",
         stale.body
     );
+}
+
+/// RFC 6749 §10.13: the login and consent pages cannot be framed by another site; no page
+/// can.
+#[tokio::test]
+async fn pages_refuse_to_be_framed() {
+    let m = spawn_mock().await;
+    let login_page = m.authorize(WEB, &[]).await;
+    assert_eq!(login_page.status, 200);
+    let (consent, _) = login(&m, WEB, &[], ALICE).await;
+    let grants = m.get("/account/applications").await;
+    for page in [&login_page, &consent, &grants] {
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        assert!(page
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    }
+}
+
+#[tokio::test]
+async fn a_consent_posted_from_another_site_is_refused_and_issues_no_code() {
+    let m = spawn_mock().await;
+    let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], ALICE).await;
+    let action = form_action(&consent.body, "consent");
+    let forged = m
+        .send(
+            m.http
+                .post(m.url(&action))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", "http://evil.example")
+                .body(encode(&[
+                    ("request", &request),
+                    ("decision", "grant"),
+                    ("csrf", &input_value(&consent.body, "csrf")),
+                ])),
+        )
+        .await;
+    assert_rejected(&forged, 403, "form-token");
+    let granted = answer(&m, &consent, &request, "grant", &[]).await;
+    assert!(granted.location_param("code").is_some(), "{}", granted.body);
 }

@@ -132,9 +132,11 @@ async fn two_answers_to_one_consent_request_give_one_code() {
         "/oauth/consent?{}",
         encode(&[("request", request), ("user", ALICE)])
     );
-    let first = m.post_form(&path, encode(&[("decision", "grant")])).await;
+    let csrf = m.mock.state.form_token().to_owned();
+    let answer = encode(&[("decision", "grant"), ("csrf", &csrf)]);
+    let first = m.post_form(&path, answer.clone()).await;
     assert!(first.location_param("code").is_some(), "{}", first.body);
-    let second = m.post_form(&path, encode(&[("decision", "grant")])).await;
+    let second = m.post_form(&path, answer).await;
     assert_eq!(second.status, 400, "the request was used: {}", second.body);
 }
 
@@ -163,7 +165,11 @@ async fn every_rotated_out_refresh_token_is_explained_not_only_the_last() {
     // The oldest (no longer the family's previous token) is still recognized as reuse.
     let oldest = m.refresh(WEB, &first).await;
     assert_rejected(&oldest, 401, "refresh-token-rotated");
-    assert!(oldest.body.contains("revoked the whole chain"), "{}", oldest.body);
+    assert!(
+        oldest.body.contains("revoked the whole chain"),
+        "{}",
+        oldest.body
+    );
     assert_rejected(&m.refresh(WEB, &second).await, 401, "refresh-token-rotated");
     assert_rejected(&m.refresh(WEB, &third).await, 401, "refresh-token-rotated");
 }
@@ -284,9 +290,7 @@ async fn expired_codes_and_pending_requests_are_purged() {
 #[tokio::test]
 async fn a_redirect_url_with_a_control_character_or_space_is_refused_at_registration() {
     let m = spawn_mock().await;
-    let app = |url: &str| {
-        serde_json::json!({"name": "X", "primary_format": "com.x.y", "redirect_urls": [url], "scopes": ["OAuth2Read"]})
-    };
+    let app = |url: &str| serde_json::json!({"name": "X", "primary_format": "com.x.y", "redirect_urls": [url], "scopes": ["OAuth2Read"]});
     for url in [
         "http://localhost:9/cb\r\n",
         "http://localhost:9/cb\n",
@@ -321,5 +325,102 @@ async fn a_redirect_url_with_a_control_character_or_space_is_refused_at_registra
         ))
         .await;
     assert_eq!(r.status, 302, "{}", r.body);
-    assert!(r.location().starts_with("http://localhost:9/%C3%A9?code="), "{}", r.location());
+    assert!(
+        r.location().starts_with("http://localhost:9/%C3%A9?code="),
+        "{}",
+        r.location()
+    );
+}
+
+/// DNS rebinding: a page whose name resolves to 127.0.0.1 sends its own name as Host.
+#[tokio::test]
+async fn only_ip_addresses_localhost_and_allowed_names_are_answered() {
+    let m = spawn_mock().await;
+    let (access, _) = m.tokens(WEB).await;
+    let with_host = |path: &str, host: &str| {
+        m.send(
+            m.http
+                .get(m.url(path))
+                .bearer_auth(&access)
+                .header("host", host),
+        )
+    };
+    let rebound = with_host("/api/users/sessioninfo", "attacker.example:8080").await;
+    assert_rejected(&rebound, 421, "host-allowed");
+    assert_rejected(
+        &with_host("/__mock/requests", "evil.test").await,
+        421,
+        "host-allowed",
+    );
+    for host in [
+        "127.0.0.1:9",
+        "localhost:9",
+        "app.localhost",
+        "[::1]:9",
+        "LOCALHOST",
+    ] {
+        let r = with_host("/api/users/sessioninfo", host).await;
+        assert_eq!(r.status, 200, "{host}: {}", r.body);
+    }
+    // The href reflects only an answered Host.
+    let info = with_host("/api/users/sessioninfo", "localhost:9")
+        .await
+        .json();
+    assert!(
+        info["href"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("http://localhost:9/")),
+        "{info}"
+    );
+
+    let named = spawn_mock_with(
+        mock_server::Config {
+            allowed_hosts: vec!["onshape-mock".into()],
+            ..mock_server::Config::default()
+        },
+        mock_server::Binds::ephemeral(),
+    )
+    .await;
+    let r = named
+        .send(
+            named
+                .http
+                .get(named.url("/__mock/health"))
+                .header("host", "onshape-mock:8080"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A web page can POST text/plain or a form cross-site without a preflight; the control API
+/// takes JSON only, so a page cannot reset the mock.
+#[tokio::test]
+async fn control_posts_must_be_json_so_a_web_page_cannot_send_them() {
+    let m = spawn_mock().await;
+    m.advance(30).await;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = m
+            .send(
+                m.http
+                    .post(m.url("/__mock/reset"))
+                    .header("content-type", content_type)
+                    .body("{}"),
+            )
+            .await;
+        assert_rejected(&r, 415, "control-request");
+    }
+    let bare = m.send(m.http.post(m.url("/__mock/reset"))).await;
+    assert_rejected(&bare, 415, "control-request");
+    assert_eq!(
+        m.get("/__mock/clock").await.json()["offset_seconds"],
+        30,
+        "nothing reset"
+    );
+    let r = m.post_json("/__mock/reset", serde_json::json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(m.get("/__mock/clock").await.json()["offset_seconds"], 0);
 }

@@ -730,7 +730,9 @@ async fn reusing_a_rotated_out_refresh_token_revokes_its_chain() {
     );
     let newer = m.refresh(WEB, &second).await;
     assert_rejected(&newer, 401, "refresh-token-rotated");
-    assert!(newer.body.contains("an older refresh token of its chain was used again"));
+    assert!(newer
+        .body
+        .contains("an older refresh token of its chain was used again"));
     assert_rejected(&m.sessioninfo(&access2).await, 401, "refresh-token-rotated");
     // A second reuse is refused under the same rule; nothing else is left to revoke.
     let again = m.refresh(WEB, &first).await;
