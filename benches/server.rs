@@ -3,14 +3,20 @@
 //! Figures (printed, and recorded in README.md):
 //! - start-up: process spawn → first answered `GET /__mock/health` (median and worst of 20);
 //! - idle RSS after start-up, and RSS after each load phase (memory stays flat);
+//! - the baseline, measured in the same run: a bare axum handler answering
+//!   `POST /oauth/token` with a fixed JSON body, in its own process (this bench re-run with
+//!   `ONSHAPE_MOCK_BENCH_ROLE=bare-axum`), under the same load;
 //! - refresh-token grants per second, 32 keep-alive connections, each rotating its own
-//!   refresh token;
+//!   refresh token, with the server's CPU time per request (from `/proc/PID/stat`) and both
+//!   as ratios to the baseline;
 //! - full authorization-code round trips per second (authorize with auto-consent, then
-//!   token) over one keep-alive connection.
+//!   token) over one keep-alive connection, with the server's CPU time per round trip;
+//! - memory per live grant: RSS growth over 2,000 registered apps, each authorized once.
 //!
 //! Each load phase runs for `BENCH_SECONDS` (default 5) and stops by itself. The client is a
 //! minimal HTTP/1.1 keep-alive client, so the figures measure the server, not a client
-//! library. Client and server share this machine's cores.
+//! library. Client and server share this machine's cores: compare the ratios, not the
+//! absolute figures, across machines.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -45,23 +51,69 @@ impl Drop for Server {
 
 /// Starts the binary and returns once it answers, with the time that took. The returned
 /// [`Server`] kills and reaps the child when dropped; a panic here ends the bench process.
-#[allow(clippy::zombie_processes)]
 fn start() -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "serve",
+        "--bind",
+        &addr.to_string(),
+        "--auto-consent",
+        "alice@example.com",
+    ]);
+    launch(cmd, addr)
+}
+
+/// This bench, re-run as the bare axum baseline.
+fn start_bare_axum() -> Server {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut cmd = Command::new(std::env::current_exe().expect("the bench's own path"));
+    cmd.env(ROLE, "bare-axum")
+        .env("BENCH_ADDR", addr.to_string());
+    launch(cmd, addr).0
+}
+
+const ROLE: &str = "ONSHAPE_MOCK_BENCH_ROLE";
+
+/// The baseline: axum's own server and one handler with a fixed token response, nothing else.
+fn serve_bare_axum() {
+    use axum::routing::post;
+    let addr: SocketAddr = std::env::var("BENCH_ADDR")
+        .expect("BENCH_ADDR")
+        .parse()
+        .expect("addr");
+    let body = r#"{"access_token":"0123456789012345678901234567890123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"012345678901234567890123456789012345678901234567"}"#;
+    let app = axum::Router::new()
+        .route(
+            "/oauth/token",
+            post(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }),
+        )
+        .route("/__mock/health", axum::routing::get(|| async { "ok" }));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+#[allow(clippy::zombie_processes)]
+fn launch(mut cmd: Command, addr: SocketAddr) -> (Server, Duration) {
     let t0 = Instant::now();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--bind",
-            &addr.to_string(),
-            "--auto-consent",
-            "alice@example.com",
-        ])
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("onshape-mock starts");
+        .expect("the server starts");
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
@@ -74,7 +126,7 @@ fn start() -> (Server, Duration) {
             }
         }
         if t0.elapsed() > Duration::from_secs(10) {
-            panic!("onshape-mock did not answer within 10 s");
+            panic!("the server did not answer within 10 s");
         }
         std::thread::sleep(Duration::from_micros(200));
     }
@@ -87,6 +139,40 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// The process's CPU time so far (user + system), from `/proc/PID/stat`.
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start at `) `.
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split(' ').collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+/// One load phase's figures: requests per second and server CPU per request.
+struct Figure {
+    per_second: f64,
+    cpu_us: f64,
+}
+
+impl Figure {
+    fn measure(pid: u32, run: impl FnOnce() -> (u64, Duration)) -> Figure {
+        let before = cpu(pid);
+        let (count, took) = run();
+        let used = cpu(pid).saturating_sub(before);
+        Figure {
+            per_second: count as f64 / took.as_secs_f64(),
+            cpu_us: used.as_secs_f64() * 1e6 / count.max(1) as f64,
+        }
+    }
 }
 
 /// A minimal keep-alive HTTP/1.1 connection.
@@ -110,11 +196,16 @@ impl Conn {
     }
 
     async fn request(&mut self, head: &str, body: &str) -> Reply {
+        self.request_typed(head, "application/x-www-form-urlencoded", body)
+            .await
+    }
+
+    async fn request_typed(&mut self, head: &str, content_type: &str, body: &str) -> Reply {
         let req = if body.is_empty() {
             format!("{head}\r\nHost: 127.0.0.1\r\n\r\n")
         } else {
             format!(
-                "{head}\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                "{head}\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             )
         };
@@ -200,7 +291,37 @@ fn seconds() -> Duration {
     )
 }
 
-async fn refresh_load(addr: SocketAddr, connections: usize) -> f64 {
+/// `connections` connections each POSTing a fixed body to /oauth/token (the baseline).
+async fn fixed_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + seconds();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await;
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                let r = c
+                    .request(
+                        "POST /oauth/token HTTP/1.1",
+                        &format!("grant_type=refresh_token&refresh_token=x&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"),
+                    )
+                    .await;
+                assert_eq!(r.status, 200);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            start.elapsed()
+        }));
+    }
+    let mut longest = Duration::ZERO;
+    for t in tasks {
+        longest = longest.max(t.await.expect("task"));
+    }
+    (done.load(Ordering::Relaxed), longest)
+}
+
+async fn refresh_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + seconds();
     let mut tasks = Vec::new();
@@ -222,10 +343,10 @@ async fn refresh_load(addr: SocketAddr, connections: usize) -> f64 {
     for t in tasks {
         longest = longest.max(t.await.expect("task"));
     }
-    done.load(Ordering::Relaxed) as f64 / longest.as_secs_f64()
+    (done.load(Ordering::Relaxed), longest)
 }
 
-async fn round_trips(addr: SocketAddr) -> f64 {
+async fn round_trips(addr: SocketAddr) -> (u64, Duration) {
     let mut c = Conn::open(addr).await;
     let deadline = Instant::now() + seconds();
     let start = Instant::now();
@@ -235,10 +356,13 @@ async fn round_trips(addr: SocketAddr) -> f64 {
         c.redeem(&code).await;
         n += 1;
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    (n, start.elapsed())
 }
 
 fn main() {
+    if std::env::var(ROLE).as_deref() == Ok("bare-axum") {
+        return serve_bare_axum();
+    }
     // `cargo bench -- <filter>` passes extra arguments; `--list` and friends ask for nothing.
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -251,20 +375,33 @@ fn main() {
         startups[19].as_secs_f64() * 1e3
     );
 
-    let (server, _) = start();
-    std::thread::sleep(Duration::from_millis(200));
-    let pid = server.child.id();
-    println!("idle RSS: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let refreshes = rt.block_on(refresh_load(server.addr, 32));
+    let secs = seconds().as_secs();
+
+    let bare = start_bare_axum();
+    let baseline = Figure::measure(bare.child.id(), || rt.block_on(fixed_load(bare.addr, 32)));
+    drop(bare);
     println!(
-        "refresh-token grants: {refreshes:.0}/s (32 connections, {} s)",
-        seconds().as_secs()
+        "baseline, bare axum POST /oauth/token (fixed body): {:.0}/s, {:.1} µs server CPU per request (32 connections, {secs} s)",
+        baseline.per_second, baseline.cpu_us
+    );
+
+    let (server, _) = start();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id();
+    println!("idle RSS: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+
+    let refresh = Figure::measure(pid, || rt.block_on(refresh_load(server.addr, 32)));
+    println!(
+        "refresh-token grants: {:.0}/s ({:.0} % of the baseline), {:.1} µs server CPU per request ({:.1}× the baseline) (32 connections, {secs} s)",
+        refresh.per_second,
+        100.0 * refresh.per_second / baseline.per_second,
+        refresh.cpu_us,
+        refresh.cpu_us / baseline.cpu_us
     );
     println!(
         "RSS after refresh load: {:.1} MiB",
@@ -273,15 +410,70 @@ fn main() {
     // Round trips in three phases; between phases the mock's clock moves 3 minutes (control
     // API), as it would under steady load, so expired codes are purged and RSS stays flat.
     for phase in 1..=3 {
-        let trips = rt.block_on(round_trips(server.addr));
+        let trips = Figure::measure(pid, || rt.block_on(round_trips(server.addr)));
         let rss = rss_kib(pid) as f64 / 1024.0;
         println!(
-            "authorization-code round trips, phase {phase}: {trips:.0}/s (1 keep-alive connection, {} s); RSS {rss:.1} MiB",
-            seconds().as_secs()
+            "authorization-code round trips, phase {phase}: {:.0}/s, {:.1} µs server CPU per round trip ({:.1}× a baseline request) (1 keep-alive connection, {secs} s); RSS {rss:.1} MiB",
+            trips.per_second,
+            trips.cpu_us,
+            trips.cpu_us / baseline.cpu_us
         );
         advance(server.addr, 180);
     }
     println!("tables after the last purge: {}", health(server.addr));
+    drop(server);
+
+    let (fresh, _) = start();
+    let per_grant = rt.block_on(memory_per_grant(&fresh, 2_000));
+    println!(
+        "memory per live grant: {per_grant:.0} bytes (RSS growth over 2,000 apps, each authorized once: app, grant, token family, log entries)"
+    );
+}
+
+/// Registers `n` apps and authorizes each once; RSS growth per app.
+async fn memory_per_grant(server: &Server, n: usize) -> f64 {
+    let pid = server.child.id();
+    let before = rss_kib(pid);
+    let mut c = Conn::open(server.addr).await;
+    for i in 0..n {
+        let body = format!(
+            r#"{{"name":"App {i}","primary_format":"com.bench.app{i}","redirect_urls":["http://localhost:3000/oauth/callback"],"scopes":["OAuth2Read"]}}"#
+        );
+        let r = c
+            .request_typed("POST /__mock/apps HTTP/1.1", "application/json", &body)
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let created: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        let id = percent(created["client_id"].as_str().expect("client_id"));
+        let secret = percent(created["client_secret"].as_str().expect("client_secret"));
+        let r = c
+            .request(
+                &format!("GET /oauth/authorize?response_type=code&client_id={id}&redirect_uri={REDIRECT} HTTP/1.1"),
+                "",
+            )
+            .await;
+        let loc = r.location.expect("Location");
+        let code = loc
+            .split("code=")
+            .nth(1)
+            .expect("code")
+            .split('&')
+            .next()
+            .expect("code");
+        let r = c
+            .request(
+                "POST /oauth/token HTTP/1.1",
+                &format!("grant_type=authorization_code&code={code}&client_id={id}&client_secret={secret}&redirect_uri={REDIRECT}"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let after = rss_kib(pid);
+    after.saturating_sub(before) as f64 * 1024.0 / n as f64
+}
+
+fn percent(s: &str) -> String {
+    s.replace('=', "%3D")
 }
 
 fn control(addr: SocketAddr, request: &str) -> String {

@@ -19,8 +19,44 @@ use std::borrow::Cow;
 pub trait KnownSecrets {
     /// True if `candidate` is a code or token the mock issued (live or remembered).
     fn is_issued(&self, candidate: &str) -> bool;
-    /// Every registered client secret.
-    fn client_secrets(&self) -> Vec<&str>;
+    /// Every registered client secret, ready to search for.
+    fn client_secrets(&self) -> &SecretMatcher;
+}
+
+/// Every client secret (at least [`MIN_NET_SECRET`] long), with and without its `=` padding
+/// (a client that strips it still sends all but one character of the secret), found in one
+/// pass over a text (Aho-Corasick), however many apps are registered.
+#[derive(Debug, Clone)]
+pub struct SecretMatcher(Option<aho_corasick::AhoCorasick>);
+
+impl SecretMatcher {
+    pub fn new<'a>(secrets: impl Iterator<Item = &'a str>) -> SecretMatcher {
+        let mut patterns: Vec<&str> = Vec::new();
+        for secret in secrets {
+            for form in [secret, secret.trim_end_matches('=')] {
+                if form.len() >= MIN_NET_SECRET && !patterns.contains(&form) {
+                    patterns.push(form);
+                }
+            }
+        }
+        if patterns.is_empty() {
+            return SecretMatcher(None);
+        }
+        let built = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .ok();
+        SecretMatcher(built)
+    }
+
+    fn find(&self, text: &str, spans: &mut Vec<(usize, usize, Kind)>) {
+        if let Some(ac) = &self.0 {
+            spans.extend(
+                ac.find_iter(text)
+                    .map(|m| (m.start(), m.end(), Kind::Secret)),
+            );
+        }
+    }
 }
 
 /// The lengths of the codes and tokens the mock issues (alphanumeric).
@@ -196,8 +232,11 @@ pub fn scrub(text: &str) -> String {
 /// The value pass: every known secret in `text` masked, as sent or percent-decoded. Returns
 /// `text` unchanged (borrowed) when it holds none, the common case.
 pub fn net<'a>(text: &'a str, known: &impl KnownSecrets) -> Cow<'a, str> {
+    if text.len() < MIN_NET_SECRET {
+        return Cow::Borrowed(text);
+    }
     let secrets = known.client_secrets();
-    if let Some(masked) = mask_known(text, known, &secrets) {
+    if let Some(masked) = mask_known(text, known, secrets) {
         return Cow::Owned(masked);
     }
     if !text.contains('%') {
@@ -216,7 +255,7 @@ pub fn net<'a>(text: &'a str, known: &impl KnownSecrets) -> Cow<'a, str> {
         decoded = next;
         let spaced = decoded.replace('+', " ");
         for candidate in [&decoded, &spaced] {
-            if let Some(masked) = mask_known(candidate, known, &secrets) {
+            if let Some(masked) = mask_known(candidate, known, secrets) {
                 return Cow::Owned(masked);
             }
         }
@@ -225,19 +264,9 @@ pub fn net<'a>(text: &'a str, known: &impl KnownSecrets) -> Cow<'a, str> {
 }
 
 /// `text` with every known secret masked, or `None` if it holds none.
-fn mask_known(text: &str, known: &impl KnownSecrets, secrets: &[&str]) -> Option<String> {
+fn mask_known(text: &str, known: &impl KnownSecrets, secrets: &SecretMatcher) -> Option<String> {
     let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
-    // A secret as registered, and without its `=` padding (a client that strips it still
-    // sends all but one character of the secret).
-    let unpadded = secrets.iter().map(|s| s.trim_end_matches('='));
-    for secret in secrets.iter().copied().chain(unpadded) {
-        if secret.len() < MIN_NET_SECRET {
-            continue;
-        }
-        for (at, _) in text.match_indices(secret) {
-            spans.push((at, at + secret.len(), Kind::Secret));
-        }
-    }
+    secrets.find(text, &mut spans);
     // Issued codes and tokens are alphanumeric: look in each alphanumeric run long enough
     // to hold one, at every offset (a token glued to other letters is still found).
     let shortest = ISSUED_LENGTHS.iter().copied().min().unwrap_or(usize::MAX);
@@ -286,13 +315,13 @@ fn mask_known(text: &str, known: &impl KnownSecrets, secrets: &[&str]) -> Option
 mod tests {
     use super::*;
 
-    struct Known(Vec<String>, Vec<String>);
+    struct Known(Vec<String>, SecretMatcher);
     impl KnownSecrets for Known {
         fn is_issued(&self, c: &str) -> bool {
             self.0.iter().any(|t| t == c)
         }
-        fn client_secrets(&self) -> Vec<&str> {
-            self.1.iter().map(String::as_str).collect()
+        fn client_secrets(&self) -> &SecretMatcher {
+            &self.1
         }
     }
 
@@ -336,7 +365,10 @@ mod tests {
     #[test]
     fn the_value_pass_finds_secrets_in_any_spelling() {
         let token = "A".repeat(crate::store::REFRESH_TOKEN_LEN);
-        let known = Known(vec![token.clone()], vec!["SECRET12345=".into()]);
+        let known = Known(
+            vec![token.clone()],
+            SecretMatcher::new(["SECRET12345="].into_iter()),
+        );
         for text in [
             format!("x={token}"),
             format!("grant_type%3Drefresh_token%26refresh_token%3D{token}"),

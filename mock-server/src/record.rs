@@ -284,7 +284,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let headers = masked_headers(&parts.headers);
     let is_form =
         crate::media_type(&parts.headers).as_deref() == Some("application/x-www-form-urlencoded");
-    let fault = state.script().take_fault(&path);
+    let fault = if state.script_armed() {
+        state.script().take_fault(&path)
+    } else {
+        None
+    };
     let (mut response, form) = match (bytes, &fault) {
         (Ok(bytes), None) => {
             let form = is_form.then(|| masked_form(&bytes));
@@ -313,8 +317,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     // clock: a move shows between this exchange and the next.
     let now = state.clock().now();
     let actions = match event(&path, status, form.as_deref()) {
-        Some(event) => run_triggers(&state, event),
-        None => Vec::new(),
+        Some(event) if state.script_armed() => run_triggers(&state, event),
+        _ => Vec::new(),
     };
     let mut exchange = Exchange {
         id: 0,

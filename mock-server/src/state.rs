@@ -4,6 +4,7 @@
 //! templates and the configuration. Locks are taken through accessors that recover from
 //! poisoning and are never held across an `.await`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -101,6 +102,8 @@ struct Inner {
     store: Mutex<Store>,
     log: Mutex<RequestLog>,
     script: Mutex<Script>,
+    /// Whether `script` holds anything; kept by [`ScriptGuard`] as it is released.
+    script_armed: AtomicBool,
     /// Serializes clock moves with their hook ([`AppState::advance_clock`]).
     clock_moves: Mutex<()>,
     templates: minijinja::Environment<'static>,
@@ -124,6 +127,7 @@ impl AppState {
                     config.max_log_bytes,
                 )),
                 script: Mutex::new(Script::default()),
+                script_armed: AtomicBool::new(false),
                 clock_moves: Mutex::new(()),
                 store: Mutex::new(store),
                 clock,
@@ -187,11 +191,20 @@ impl AppState {
     }
 
     /// Injected faults and triggers.
-    pub fn script(&self) -> MutexGuard<'_, Script> {
-        self.inner
-            .script
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    pub fn script(&self) -> ScriptGuard<'_> {
+        ScriptGuard {
+            script: self
+                .inner
+                .script
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            armed: &self.inner.script_armed,
+        }
+    }
+
+    /// False when no fault or trigger is armed: the common case, answered without a lock.
+    pub fn script_armed(&self) -> bool {
+        self.inner.script_armed.load(Ordering::Acquire)
     }
 
     /// The token page forms carry against cross-site request forgery.
@@ -230,4 +243,30 @@ fn default_consent(config: &Config) -> Result<Option<ConsentScript>, ConfigError
         user_id: user.id.clone(),
         company_id: None,
     }))
+}
+
+/// The locked script; on release it records whether anything is left armed, so requests
+/// can skip the lock while nothing is.
+pub struct ScriptGuard<'a> {
+    script: MutexGuard<'a, Script>,
+    armed: &'a AtomicBool,
+}
+
+impl std::ops::Deref for ScriptGuard<'_> {
+    type Target = Script;
+    fn deref(&self) -> &Script {
+        &self.script
+    }
+}
+
+impl std::ops::DerefMut for ScriptGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Script {
+        &mut self.script
+    }
+}
+
+impl Drop for ScriptGuard<'_> {
+    fn drop(&mut self) {
+        self.armed.store(!self.script.is_empty(), Ordering::Release);
+    }
 }

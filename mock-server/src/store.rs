@@ -15,6 +15,13 @@
 //! under steady load.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::mask::SecretMatcher;
+
+/// The store's maps: keyed by random tokens and ids the mock generated, looked up on every
+/// request (and by the log's masking pass), so a fast hasher. A client can only look keys up,
+/// never insert its own, so there is no collision flood to fear.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::clock::Instant;
@@ -106,7 +113,7 @@ enum RefreshEntry {
 #[derive(Debug, Default)]
 struct Graveyard {
     /// Why, when, and for a rotated refresh token the family it belonged to.
-    map: HashMap<String, (Retired, Instant, Option<u64>)>,
+    map: Map<String, (Retired, Instant, Option<u64>)>,
     order: VecDeque<String>,
 }
 
@@ -240,15 +247,17 @@ pub struct Store {
     companies: Vec<Company>,
     users: Vec<User>,
     apps: HashMap<String, App>,
+    /// Every client secret, for the log's masking pass; rebuilt when an app is registered.
+    secret_matcher: SecretMatcher,
     documents: Vec<Document>,
-    pending: HashMap<String, Pending>,
+    pending: Map<String, Pending>,
     pending_order: VecDeque<String>,
-    codes: HashMap<String, Code>,
-    refresh: HashMap<String, RefreshEntry>,
-    access: HashMap<String, AccessEntry>,
+    codes: Map<String, Code>,
+    refresh: Map<String, RefreshEntry>,
+    access: Map<String, AccessEntry>,
     graveyard: Graveyard,
-    families: HashMap<u64, Family>,
-    grants: HashMap<Arc<GrantKey>, Grant>,
+    families: Map<u64, Family>,
+    grants: Map<Arc<GrantKey>, Grant>,
     consent: Option<ConsentScript>,
     /// The next id for a family or a grant.
     next_family: u64,
@@ -263,6 +272,9 @@ impl Store {
             d.created_at = now;
         }
         Store {
+            secret_matcher: SecretMatcher::new(
+                fixtures.apps.iter().map(|a| a.client_secret.as_str()),
+            ),
             companies: fixtures.companies.clone(),
             users: fixtures.users.clone(),
             apps: fixtures
@@ -271,14 +283,14 @@ impl Store {
                 .map(|a| (a.client_id.clone(), a.clone()))
                 .collect(),
             documents,
-            pending: HashMap::new(),
+            pending: Map::default(),
             pending_order: VecDeque::new(),
-            codes: HashMap::new(),
-            refresh: HashMap::new(),
-            access: HashMap::new(),
+            codes: Map::default(),
+            refresh: Map::default(),
+            access: Map::default(),
             graveyard: Graveyard::default(),
-            families: HashMap::new(),
-            grants: HashMap::new(),
+            families: Map::default(),
+            grants: Map::default(),
             consent,
             next_family: 1,
             next_purge: Instant(0),
@@ -360,6 +372,8 @@ impl Store {
             ));
         }
         self.apps.insert(app.client_id.clone(), app.clone());
+        self.secret_matcher =
+            SecretMatcher::new(self.apps.values().map(|a| a.client_secret.as_str()));
         Ok(app)
     }
 
@@ -963,16 +977,16 @@ fn retired_refresh(why: Retired, ago: u64) -> Rejection {
 
 impl crate::mask::KnownSecrets for Store {
     fn is_issued(&self, candidate: &str) -> bool {
-        self.codes.contains_key(candidate)
-            || self.access.contains_key(candidate)
-            || self.refresh.contains_key(candidate)
-            || self.graveyard.map.contains_key(candidate)
+        let live = match candidate.len() {
+            CODE_LEN => self.codes.contains_key(candidate),
+            ACCESS_TOKEN_LEN => self.access.contains_key(candidate),
+            REFRESH_TOKEN_LEN => self.refresh.contains_key(candidate),
+            _ => false,
+        };
+        live || self.graveyard.map.contains_key(candidate)
     }
 
-    fn client_secrets(&self) -> Vec<&str> {
-        self.apps
-            .values()
-            .map(|a| a.client_secret.as_str())
-            .collect()
+    fn client_secrets(&self) -> &crate::mask::SecretMatcher {
+        &self.secret_matcher
     }
 }
