@@ -131,6 +131,9 @@ struct Serve {
     /// Open connections per listener; at the cap a new connection closes the oldest idle one.
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_connections: u32,
+    /// Worker threads (1: everything on one thread, the cheapest per request).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
     /// At shutdown (Ctrl-C, SIGTERM), how long in-flight requests get to finish.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     shutdown_grace: std::time::Duration,
@@ -387,9 +390,18 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         },
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // One thread by default: a mock's load is light, and a second worker costs more in
+    // wake-ups (futex, epoll) than it gives — about half the CPU of a sequential round trip
+    // (README: Performance). `--threads N` for heavy parallel load.
+    let runtime = match args.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n as usize)
+            .enable_all()
+            .build()?,
+    };
     runtime.block_on(async {
         // Signal handlers go in before the banner: a script that reads the banner and
         // signals at once must not kill the process uncleanly.
@@ -432,8 +444,10 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.with_target(false).init(),

@@ -163,6 +163,10 @@ impl DecodeError {
 }
 
 fn decode(raw: &[u8]) -> Result<String, DecodeError> {
+    // Most names and values need no decoding: one allocation.
+    if !raw.iter().any(|b| *b == b'%' || *b == b'+') {
+        return String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::NotUtf8);
+    }
     let mut i = 0;
     while let Some(off) = raw[i..].iter().position(|b| *b == b'%') {
         let at = i + off;

@@ -93,13 +93,34 @@ fn fold(name: &str) -> String {
 }
 
 fn kind(name: &str) -> Kind {
-    let folded = fold(name);
-    if SECRET_NAMES.contains(&folded.as_str()) {
+    // Names without `%` or non-ASCII (nearly all) are folded on the fly, without allocating.
+    let folded;
+    let name = if name.is_ascii() && !name.contains('%') {
+        name
+    } else {
+        folded = fold(name);
+        folded.as_str()
+    };
+    let is = |list: &[&str]| list.iter().any(|target| folded_eq(name, target));
+    if is(SECRET_NAMES) {
         Kind::Secret
-    } else if TOKEN_NAMES.contains(&folded.as_str()) {
+    } else if is(TOKEN_NAMES) {
         Kind::Token
     } else {
         Kind::Plain
+    }
+}
+
+/// `name` equals the folded `target` ignoring ASCII case, `_` and `-`.
+fn folded_eq(name: &str, target: &str) -> bool {
+    let mut letters = name.bytes().filter(|b| *b != b'_' && *b != b'-');
+    let mut want = target.bytes();
+    loop {
+        match (letters.next(), want.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+            _ => return false,
+        }
     }
 }
 

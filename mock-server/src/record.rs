@@ -5,6 +5,7 @@
 //! in count and in bytes.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -264,7 +265,14 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         Err(too_large())
     } else {
         let limit = state.config().limits.body_timeout;
-        match tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        let mut read = std::pin::pin!(axum::body::to_bytes(body, MAX_BODY_BYTES));
+        // Most bodies are in hyper's buffer already: read them without arming a timer.
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(read.as_mut().poll(cx))).await;
+        let read = match first {
+            std::task::Poll::Ready(done) => Ok(done),
+            std::task::Poll::Pending => tokio::time::timeout(limit, read).await,
+        };
+        match read {
             Err(_) => Err(too_slow(limit)),
             Ok(read) => read.map_err(|e| {
                 let over_limit = std::error::Error::source(&e)
