@@ -10,6 +10,7 @@ mod authorize;
 mod bounds;
 mod concurrency;
 mod connections;
+mod fuzz;
 mod control;
 mod pages;
 mod properties;
