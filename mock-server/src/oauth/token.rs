@@ -258,7 +258,7 @@ fn authenticate_client(
 
 /// Decodes `Authorization: Basic`. Per RFC 6749 §2.3.1 the parts are form-encoded first;
 /// requests-oauthlib does not encode them, so a raw `=` is accepted too.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Rejection> {
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Rejection> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -101,8 +101,10 @@ fn requests(token: String, refresh: String) -> impl Strategy<Value = Raw> {
         Just(b"{\"name\":\"x\",\"primary_format\":\"com.a.b\",\"redirect_urls\":[\"http://localhost:1/\\r\"],\"scopes\":[\"OAuth2Read\"]}".to_vec()),
     ];
     let method = prop_oneof![
-        prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"
+        ])
+        .prop_map(str::to_owned),
         "[A-Z]{1,10}",
     ];
     (
@@ -169,24 +171,28 @@ async fn no_request_gets_a_5xx_or_breaks_the_mock() {
     let strategy = requests(token.clone(), refresh);
     let handle = tokio::runtime::Handle::current();
     let outcome = tokio::task::spawn_blocking(move || {
-        runner.run(&strategy, |raw| {
-            let request = bytes(&raw);
-            let status = handle.block_on(exchange(addr, &request));
-            if raw.garbage.is_none() {
-                let status = status.unwrap_or_default();
-                prop_assert!(
-                    status.len() == 3 && !status.starts_with('5'),
-                    "{raw:?} -> {status:?}"
-                );
-            } else if let Some(status) = status {
-                prop_assert!(!status.starts_with('5'), "{raw:?} -> {status}");
-            }
-            Ok(())
-        })
+        runner
+            .run(&strategy, |raw| {
+                let request = bytes(&raw);
+                let status = handle.block_on(exchange(addr, &request));
+                if raw.garbage.is_none() {
+                    let status = status.unwrap_or_default();
+                    prop_assert!(
+                        status.len() == 3 && !status.starts_with('5'),
+                        "{raw:?} -> {status:?}"
+                    );
+                } else if let Some(status) = status {
+                    prop_assert!(!status.starts_with('5'), "{raw:?} -> {status}");
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
     })
     .await
     .expect("runner");
-    outcome.expect("every request answered without a 5xx");
+    if let Err(e) = outcome {
+        panic!("a request got a 5xx or no answer: {e}");
+    }
     assert!(
         m.mock.state.log().entries().all(|e| e.status < 500),
         "no 5xx in the log"
