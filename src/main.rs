@@ -2,6 +2,8 @@
 //! `serve` (the mock, `mock-server`), `check`, `scenarios` and `rules` (the conformance
 //! runner, `conformance`).
 
+mod logging;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -361,7 +363,7 @@ fn rules_text() -> String {
 }
 
 fn serve(args: Serve) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    let log = init_logging(args.log_format);
     let fixtures = match &args.fixtures {
         None => Fixtures::builtin(),
         Some(path) => {
@@ -418,6 +420,8 @@ fn serve(args: Serve) -> anyhow::Result<()> {
         use std::io::Write;
         std::io::stdout().flush()?;
         mock.serve_until(stop).await?;
+        // The request lines first, then the last word.
+        drop(log);
         eprintln!("onshape-mock: stopped");
         Ok(())
     })
@@ -441,16 +445,19 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines on stderr, batched ([`logging`]); the returned guard flushes the rest.
+fn init_logging(format: LogFormat) -> logging::Flush {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    use std::io::IsTerminal;
+    let (writer, flush) = logging::BatchedStderr::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().init(),
     }
+    flush
 }
