@@ -10,7 +10,8 @@
 //!   refresh token, with the server's CPU time per request (from `/proc/PID/stat`) and both
 //!   as ratios to the baseline;
 //! - full authorization-code round trips per second (authorize with auto-consent, then
-//!   token) over one keep-alive connection, with the server's CPU time per round trip;
+//!   token) over one keep-alive connection, with the server's CPU time per round trip, and
+//!   the baseline's round trip (two fixed requests in turn on one connection) beside it;
 //! - memory per live grant: RSS growth over 2,000 registered apps, each authorized once.
 //!
 //! Each load phase runs for `BENCH_SECONDS` (default 5) and stops by itself. The client is a
@@ -54,7 +55,9 @@ impl Drop for Server {
 fn start() -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let mut cmd = Command::new(BIN);
+    // `ONSHAPE_MOCK_BENCH_BIN`: another build of the binary (a profiling one, say).
+    let mut cmd =
+        Command::new(std::env::var("ONSHAPE_MOCK_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned()));
     cmd.args([
         "serve",
         "--bind",
@@ -321,6 +324,25 @@ async fn fixed_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
     (done.load(Ordering::Relaxed), longest)
 }
 
+/// The baseline's round trip: two requests in turn over one keep-alive connection (the
+/// shape of authorize + token), so the kernel's share of a sequential exchange is measured
+/// too.
+async fn fixed_round_trips(addr: SocketAddr) -> (u64, Duration) {
+    let mut c = Conn::open(addr).await;
+    let deadline = Instant::now() + seconds();
+    let start = Instant::now();
+    let mut n = 0u64;
+    let body = format!("grant_type=refresh_token&refresh_token=x&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}");
+    while Instant::now() < deadline {
+        for _ in 0..2 {
+            let r = c.request("POST /oauth/token HTTP/1.1", &body).await;
+            assert_eq!(r.status, 200);
+        }
+        n += 1;
+    }
+    (n, start.elapsed())
+}
+
 async fn refresh_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + seconds();
@@ -384,10 +406,17 @@ fn main() {
 
     let bare = start_bare_axum();
     let baseline = Figure::measure(bare.child.id(), || rt.block_on(fixed_load(bare.addr, 32)));
+    let baseline_trips = Figure::measure(bare.child.id(), || {
+        rt.block_on(fixed_round_trips(bare.addr))
+    });
     drop(bare);
     println!(
         "baseline, bare axum POST /oauth/token (fixed body): {:.0}/s, {:.1} µs server CPU per request (32 connections, {secs} s)",
         baseline.per_second, baseline.cpu_us
+    );
+    println!(
+        "baseline round trips, two such requests in turn on 1 keep-alive connection: {:.0}/s, {:.1} µs server CPU per round trip",
+        baseline_trips.per_second, baseline_trips.cpu_us
     );
 
     let (server, _) = start();
@@ -413,10 +442,10 @@ fn main() {
         let trips = Figure::measure(pid, || rt.block_on(round_trips(server.addr)));
         let rss = rss_kib(pid) as f64 / 1024.0;
         println!(
-            "authorization-code round trips, phase {phase}: {:.0}/s, {:.1} µs server CPU per round trip ({:.1}× a baseline request) (1 keep-alive connection, {secs} s); RSS {rss:.1} MiB",
+            "authorization-code round trips, phase {phase}: {:.0}/s, {:.1} µs server CPU per round trip ({:.1}× the baseline round trip) (1 keep-alive connection, {secs} s); RSS {rss:.1} MiB",
             trips.per_second,
             trips.cpu_us,
-            trips.cpu_us / baseline.cpu_us
+            trips.cpu_us / baseline_trips.cpu_us
         );
         advance(server.addr, 180);
     }

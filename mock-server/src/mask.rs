@@ -181,10 +181,7 @@ pub fn mask_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(S
 pub fn mask_query(q: &str) -> String {
     q.split('&')
         .map(|seg| match seg.split_once('=') {
-            Some((k, v)) => match kind(k) {
-                Kind::Plain => format!("{k}={}", scrub(v)),
-                kind => format!("{k}={}", shown(kind, v)),
-            },
+            Some((k, v)) => format!("{k}={}", shown(kind(k), v)),
             None => scrub(&percent_encoding::percent_decode_str(seg).decode_utf8_lossy()),
         })
         .collect::<Vec<_>>()

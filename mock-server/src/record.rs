@@ -76,9 +76,8 @@ pub const MAX_LOGGED_FIELDS: usize = 8 * 1024;
 const EXCHANGE_OVERHEAD: usize = 256;
 
 impl Exchange {
-    /// Every logged string that can carry what the client sent, for the value pass of
-    /// masking. The response headers are the mock's own: the one that can carry a code,
-    /// `Location`, is masked by shape there and is in the pass as `location`.
+    /// Every logged string, for the value pass of masking — the response headers too: an
+    /// error's `WWW-Authenticate` describes what the client sent.
     fn strings_mut(&mut self) -> impl Iterator<Item = &mut String> {
         [&mut self.path, &mut self.method]
             .into_iter()
@@ -88,7 +87,8 @@ impl Exchange {
                     .flatten(),
             )
             .chain(
-                std::iter::once(&mut self.headers)
+                [&mut self.headers, &mut self.response_headers]
+                    .into_iter()
                     .chain(self.form.as_mut())
                     .flat_map(|list| list.iter_mut().flat_map(|(k, v)| [k, v])),
             )

@@ -101,7 +101,15 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
     let text = value.to_str().unwrap_or("");
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(unauthorized(rules::BEARER_HEADER, &format!("the Authorization scheme is `{scheme}`, not Bearer")).hint(
+        // Quote the scheme only if it looks like one: `Bearer<TAB>token` is one word here,
+        // and its tail is a credential.
+        let named = scheme.len() <= 20 && scheme.bytes().all(|b| b.is_ascii_alphabetic());
+        let description = if named {
+            format!("the Authorization scheme is `{scheme}`, not Bearer")
+        } else {
+            "the Authorization header does not start with `Bearer ` (the scheme, one space, the token)".to_owned()
+        };
+        return Err(unauthorized(rules::BEARER_HEADER, &description).hint(
             "OAuth tokens go in Authorization: Bearer <access_token>. (API-key Basic and HMAC signing are not mocked.)",
         ));
     }

@@ -265,6 +265,10 @@ fn no_secret_reaches_the_log_or_a_hint_whatever_the_request() {
                     !hint.contains(s),
                     "{case:?}: the hint holds a secret: {hint}"
                 );
+                prop_assert!(
+                    !body.contains(s),
+                    "{case:?}: the answer quotes a secret back: {body}"
+                );
             }
             Ok(())
         })
