@@ -65,6 +65,10 @@ fn start() -> (Server, Duration) {
         "--auto-consent",
         "alice@example.com",
     ]);
+    // `BENCH_SERVE_ARGS`: more `serve` options to compare (`--threads 2`, say).
+    if let Ok(extra) = std::env::var("BENCH_SERVE_ARGS") {
+        cmd.args(extra.split_whitespace());
+    }
     launch(cmd, addr)
 }
 
@@ -268,6 +272,11 @@ impl Conn {
         field(&r.body, "refresh_token")
     }
 
+    async fn fixed(&mut self) {
+        let r = self.request("POST /oauth/token HTTP/1.1", FIXED_BODY).await;
+        assert_eq!(r.status, 200);
+    }
+
     async fn refresh(&mut self, token: &str) -> String {
         let r = self
             .request(
@@ -294,8 +303,19 @@ fn seconds() -> Duration {
     )
 }
 
-/// `connections` connections each POSTing a fixed body to /oauth/token (the baseline).
-async fn fixed_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
+/// What each connection of a load does in turn.
+#[derive(Clone, Copy)]
+enum Load {
+    /// The baseline: POST a fixed body to /oauth/token.
+    Fixed,
+    /// Rotate its own refresh token.
+    Refresh,
+}
+
+const FIXED_BODY: &str = "grant_type=refresh_token&refresh_token=x&client_id=x&client_secret=x";
+
+/// `connections` keep-alive connections, each running `load` until the deadline.
+async fn parallel_load(addr: SocketAddr, connections: usize, load: Load) -> (u64, Duration) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + seconds();
     let mut tasks = Vec::new();
@@ -303,15 +323,19 @@ async fn fixed_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::open(addr).await;
+            let mut refresh = match load {
+                Load::Fixed => String::new(),
+                Load::Refresh => {
+                    let code = c.code().await;
+                    c.redeem(&code).await
+                }
+            };
             let start = Instant::now();
             while Instant::now() < deadline {
-                let r = c
-                    .request(
-                        "POST /oauth/token HTTP/1.1",
-                        &format!("grant_type=refresh_token&refresh_token=x&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"),
-                    )
-                    .await;
-                assert_eq!(r.status, 200);
+                match load {
+                    Load::Fixed => c.fixed().await,
+                    Load::Refresh => refresh = c.refresh(&refresh).await,
+                }
                 done.fetch_add(1, Ordering::Relaxed);
             }
             start.elapsed()
@@ -324,58 +348,32 @@ async fn fixed_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
     (done.load(Ordering::Relaxed), longest)
 }
 
-/// The baseline's round trip: two requests in turn over one keep-alive connection (the
-/// shape of authorize + token), so the kernel's share of a sequential exchange is measured
-/// too.
-async fn fixed_round_trips(addr: SocketAddr) -> (u64, Duration) {
+/// What one round trip on a single connection is.
+#[derive(Clone, Copy)]
+enum Trip {
+    /// The baseline: two fixed requests in turn (the shape of authorize + token), so the
+    /// kernel's share of a sequential exchange is measured too.
+    Fixed,
+    /// Authorize (auto-consent), then redeem the code.
+    Authorization,
+}
+
+async fn round_trips(addr: SocketAddr, trip: Trip) -> (u64, Duration) {
     let mut c = Conn::open(addr).await;
     let deadline = Instant::now() + seconds();
     let start = Instant::now();
     let mut n = 0u64;
-    let body = format!("grant_type=refresh_token&refresh_token=x&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}");
     while Instant::now() < deadline {
-        for _ in 0..2 {
-            let r = c.request("POST /oauth/token HTTP/1.1", &body).await;
-            assert_eq!(r.status, 200);
+        match trip {
+            Trip::Fixed => {
+                c.fixed().await;
+                c.fixed().await;
+            }
+            Trip::Authorization => {
+                let code = c.code().await;
+                c.redeem(&code).await;
+            }
         }
-        n += 1;
-    }
-    (n, start.elapsed())
-}
-
-async fn refresh_load(addr: SocketAddr, connections: usize) -> (u64, Duration) {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + seconds();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let done = done.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut c = Conn::open(addr).await;
-            let code = c.code().await;
-            let mut refresh = c.redeem(&code).await;
-            let start = Instant::now();
-            while Instant::now() < deadline {
-                refresh = c.refresh(&refresh).await;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            start.elapsed()
-        }));
-    }
-    let mut longest = Duration::ZERO;
-    for t in tasks {
-        longest = longest.max(t.await.expect("task"));
-    }
-    (done.load(Ordering::Relaxed), longest)
-}
-
-async fn round_trips(addr: SocketAddr) -> (u64, Duration) {
-    let mut c = Conn::open(addr).await;
-    let deadline = Instant::now() + seconds();
-    let start = Instant::now();
-    let mut n = 0u64;
-    while Instant::now() < deadline {
-        let code = c.code().await;
-        c.redeem(&code).await;
         n += 1;
     }
     (n, start.elapsed())
@@ -405,9 +403,11 @@ fn main() {
     let secs = seconds().as_secs();
 
     let bare = start_bare_axum();
-    let baseline = Figure::measure(bare.child.id(), || rt.block_on(fixed_load(bare.addr, 32)));
+    let baseline = Figure::measure(bare.child.id(), || {
+        rt.block_on(parallel_load(bare.addr, 32, Load::Fixed))
+    });
     let baseline_trips = Figure::measure(bare.child.id(), || {
-        rt.block_on(fixed_round_trips(bare.addr))
+        rt.block_on(round_trips(bare.addr, Trip::Fixed))
     });
     drop(bare);
     println!(
@@ -424,7 +424,9 @@ fn main() {
     let pid = server.child.id();
     println!("idle RSS: {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
 
-    let refresh = Figure::measure(pid, || rt.block_on(refresh_load(server.addr, 32)));
+    let refresh = Figure::measure(pid, || {
+        rt.block_on(parallel_load(server.addr, 32, Load::Refresh))
+    });
     println!(
         "refresh-token grants: {:.0}/s ({:.0} % of the baseline), {:.1} µs server CPU per request ({:.1}× the baseline) (32 connections, {secs} s)",
         refresh.per_second,
@@ -439,7 +441,9 @@ fn main() {
     // Round trips in three phases; between phases the mock's clock moves 3 minutes (control
     // API), as it would under steady load, so expired codes are purged and RSS stays flat.
     for phase in 1..=3 {
-        let trips = Figure::measure(pid, || rt.block_on(round_trips(server.addr)));
+        let trips = Figure::measure(pid, || {
+            rt.block_on(round_trips(server.addr, Trip::Authorization))
+        });
         let rss = rss_kib(pid) as f64 / 1024.0;
         println!(
             "authorization-code round trips, phase {phase}: {:.0}/s, {:.1} µs server CPU per round trip ({:.1}× the baseline round trip) (1 keep-alive connection, {secs} s); RSS {rss:.1} MiB",
