@@ -140,6 +140,11 @@ pub fn loose_name(segment: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// A form body the recording middleware already parsed, handed to the route in the
+/// request's extensions so it is parsed once.
+#[derive(Debug, Clone)]
+pub struct Parsed(pub std::sync::Arc<Form>);
+
 /// A parameter sent more than once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repeated(pub String);

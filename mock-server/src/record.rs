@@ -96,6 +96,16 @@ impl Exchange {
 
     /// Masks every secret the store knows, whatever its spelling ([`mask::net`]).
     fn mask_known(&mut self, known: &impl mask::KnownSecrets) {
+        // One pass over all of it first (a line each, so nothing is glued across fields):
+        // nearly always there is nothing to mask, and one scan is cheaper than thirty.
+        let mut joined = String::with_capacity(1024);
+        for s in self.strings_mut() {
+            joined.push_str(s);
+            joined.push('\n');
+        }
+        if matches!(mask::net(&joined, known), std::borrow::Cow::Borrowed(_)) {
+            return;
+        }
         for s in self.strings_mut() {
             if let std::borrow::Cow::Owned(masked) = mask::net(s, known) {
                 *s = masked;
@@ -300,13 +310,20 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     };
     let (mut response, form) = match (bytes, &fault) {
         (Ok(bytes), None) => {
-            let form = is_form.then(|| masked_form(&bytes));
+            let mut parts = parts;
+            let form = is_form.then(|| {
+                let parsed = crate::form::parse(&bytes).map(std::sync::Arc::new);
+                if let Ok(form) = &parsed {
+                    parts.extensions.insert(crate::form::Parsed(form.clone()));
+                }
+                masked_form(&bytes, parsed.as_deref().ok())
+            });
             let req = Request::from_parts(parts, Body::from(bytes));
             (next.run(req).await, form)
         }
         (Ok(bytes), Some(fault)) => (
             fault_response(fault, &path),
-            is_form.then(|| masked_form(&bytes)),
+            is_form.then(|| masked_form(&bytes, crate::form::parse(&bytes).ok().as_ref())),
         ),
         (Err(refused), _) => (refused, None),
     };
@@ -544,14 +561,14 @@ fn masked_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 /// The form fields of a form body, masked by name. A body that does not parse as a form
 /// (JSON under the form content type, a body encoded as a whole) is logged as one decoded
 /// text, scrubbed.
-fn masked_form(bytes: &Bytes) -> Vec<(String, String)> {
+fn masked_form(bytes: &Bytes, parsed: Option<&crate::form::Form>) -> Vec<(String, String)> {
     let plain_name = |n: &str| {
         !n.is_empty()
             && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(&b))
     };
-    match crate::form::parse(bytes) {
-        Ok(form) if form.fields().iter().all(|f| plain_name(&f.name)) => mask::mask_pairs(
+    match parsed {
+        Some(form) if form.fields().iter().all(|f| plain_name(&f.name)) => mask::mask_pairs(
             form.fields()
                 .iter()
                 .map(|f| (f.name.as_str(), f.value.as_str())),

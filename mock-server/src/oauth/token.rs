@@ -32,9 +32,11 @@ pub async fn token(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    parsed: Option<axum::Extension<form::Parsed>>,
     body: Bytes,
 ) -> Result<Response, TokenError> {
-    let form = check_shape(&method, uri.query(), &headers, &body)?;
+    let parsed = parsed.map(|axum::Extension(p)| p.0);
+    let form = check_shape(&method, uri.query(), &headers, &body, parsed)?;
     let client_id = authenticate_client(&state, &headers, &form)?;
     let grant_type = value(&form, "grant_type")?.ok_or_else(|| {
         Rejection::new(
@@ -118,7 +120,8 @@ fn check_shape(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Form, Rejection> {
+    parsed: Option<std::sync::Arc<Form>>,
+) -> Result<std::sync::Arc<Form>, Rejection> {
     let shape = |rule, d: &str| Rejection::new(ErrorCode::InvalidRequest, rule, d);
     let query = query.filter(|q| !q.is_empty());
     if method != Method::POST {
@@ -165,13 +168,17 @@ fn check_shape(
             "the token request body is empty",
         ));
     }
-    let form = form::parse(body).map_err(|e| {
-        shape(
-            rules::TOKEN_FORM_ENCODING,
-            &format!("the form body does not parse: {e}"),
-        )
-        .hint(format!("{}{}", capitalize(&e.to_string()), "."))
-    })?;
+    // Parsed once already by the recording middleware when it parses at all.
+    let form = match parsed {
+        Some(form) => form,
+        None => form::parse(body).map(std::sync::Arc::new).map_err(|e| {
+            shape(
+                rules::TOKEN_FORM_ENCODING,
+                &format!("the form body does not parse: {e}"),
+            )
+            .hint(format!("{}{}", capitalize(&e.to_string()), "."))
+        })?,
+    };
     if let Some(name) = form.first_repeated() {
         return Err(repeated(name));
     }
