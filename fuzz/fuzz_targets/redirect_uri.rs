@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let (registered, sent) = text.split_once('\n').unwrap_or((text, text));
     if let Ok(uri) = RedirectUri::register(registered) {
         assert_eq!(uri.as_str(), registered);
-        assert!(!registered.chars().any(|c| c.is_control() || c.is_whitespace()));
+        assert!(!registered
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace()));
         let _ = explain_redirect_mismatch(sent, std::slice::from_ref(&uri));
         let _ = uri.with_params(&[("code", sent), ("state", registered)]);
     }
