@@ -456,7 +456,17 @@ fn init_logging(format: LogFormat) -> logging::Flush {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     match format {
-        LogFormat::Text => builder.with_target(false).init(),
+        // The text line is its message: the request's fields (origin, method, path, status,
+        // rule) are in it already, and are kept as fields for the JSON format only.
+        LogFormat::Text => builder
+            .with_target(false)
+            .fmt_fields(tracing_subscriber::fmt::format::debug_fn(
+                |writer, field, value| match field.name() {
+                    "message" => write!(writer, "{value:?}"),
+                    _ => Ok(()),
+                },
+            ))
+            .init(),
         LogFormat::Json => builder.json().init(),
     }
     flush
