@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -76,16 +76,9 @@ async fn loopback_only(req: Request, next: Next) -> Response {
     }
 }
 
-/// Parses a JSON body strictly: JSON content type, known fields only.
-fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ControlError> {
-    let is_json = crate::media_type(headers).as_deref() == Some("application/json");
-    if !is_json {
-        return Err(ControlError::bad_request(
-            rules::CONTROL_REQUEST,
-            None,
-            "the control API takes Content-Type: application/json",
-        ));
-    }
+/// Parses a JSON body strictly: known fields only. The content type was checked by
+/// [`loopback_only`] for every POST.
+fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
     serde_json::from_slice(body).map_err(|e| {
         let field = e.to_string().split('`').nth(1).map(str::to_owned);
         ControlError::bad_request(
@@ -127,12 +120,8 @@ struct Advance {
     seconds: u64,
 }
 
-async fn advance(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ControlError> {
-    let req: Advance = json_body(&headers, &body)?;
+async fn advance(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let req: Advance = json_body(&body)?;
     state
         .advance_clock(Duration::from_secs(req.seconds))
         .map_err(|max| {
@@ -166,12 +155,8 @@ async fn list_apps(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "apps": apps }))
 }
 
-async fn create_app(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ControlError> {
-    let reg: AppRegistration = json_body(&headers, &body)?;
+async fn create_app(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
+    let reg: AppRegistration = json_body(&body)?;
     if reg.client_id.is_some() || reg.client_secret.is_some() {
         return Err(ControlError::bad_request(
             rules::CONTROL_REQUEST,
@@ -217,10 +202,9 @@ async fn get_consent(State(state): State<AppState>) -> Json<Value> {
 
 async fn set_consent(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
-    let req: Consent = json_body(&headers, &body)?;
+    let req: Consent = json_body(&body)?;
     let grant = match req.decision.as_str() {
         "grant" => true,
         "deny" => false,
@@ -276,12 +260,8 @@ struct Revoke {
     client_id: String,
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ControlError> {
-    let req: Revoke = json_body(&headers, &body)?;
+async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let req: Revoke = json_body(&body)?;
     let now = state.clock().now();
     let mut store = state.store();
     let Some(user_id) = store.user_by_email(&req.user).map(|u| u.id.clone()) else {
@@ -388,12 +368,8 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "reset" }))
 }
 
-async fn add_fault(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ControlError> {
-    let fault: Fault = json_body(&headers, &body)?;
+async fn add_fault(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
+    let fault: Fault = json_body(&body)?;
     fault
         .check()
         .map_err(|m| ControlError::bad_request(rules::CONTROL_REQUEST, None, m))?;
@@ -401,12 +377,8 @@ async fn add_fault(
     Ok((StatusCode::CREATED, Json(state.script().describe())).into_response())
 }
 
-async fn add_trigger(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ControlError> {
-    let trigger: Trigger = json_body(&headers, &body)?;
+async fn add_trigger(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
+    let trigger: Trigger = json_body(&body)?;
     if trigger.count == 0 {
         return Err(ControlError::bad_request(
             rules::CONTROL_REQUEST,
