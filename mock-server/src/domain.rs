@@ -419,6 +419,13 @@ pub fn new_id() -> String {
 }
 
 /// An opaque credential (code, access token, refresh token).
+/// Whether the first word of an `Authorization` value may be quoted in an error: it looks
+/// like a scheme (letters only, at most 20). Anything else may be a credential sent with no
+/// scheme, or glued to one (`Bearer<TAB>token`).
+pub fn quotable_scheme(word: &str) -> bool {
+    word.len() <= 20 && word.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
 /// Compares two secrets in time that depends only on their lengths.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()

@@ -101,10 +101,7 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
     let text = value.to_str().unwrap_or("");
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        // Quote the scheme only if it looks like one: `Bearer<TAB>token` is one word here,
-        // and its tail is a credential.
-        let named = scheme.len() <= 20 && scheme.bytes().all(|b| b.is_ascii_alphabetic());
-        let description = if named {
+        let description = if crate::domain::quotable_scheme(scheme) {
             format!("the Authorization scheme is `{scheme}`, not Bearer")
         } else {
             "the Authorization header does not start with `Bearer ` (the scheme, one space, the token)".to_owned()

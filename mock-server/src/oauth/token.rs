@@ -286,9 +286,7 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>
         .hint("The token endpoint authenticates the client (form body or HTTP Basic); bearer tokens are only for /api requests."));
     }
     if !scheme.eq_ignore_ascii_case("basic") {
-        // Quote the scheme only if it looks like one: a value with no space is a credential.
-        let named = scheme.len() <= 20 && scheme.bytes().all(|b| b.is_ascii_alphabetic());
-        return Err(malformed(&if named {
+        return Err(malformed(&if crate::domain::quotable_scheme(scheme) {
             format!("unsupported Authorization scheme `{scheme}`")
         } else {
             "the Authorization header has no scheme (expected `Basic <credentials>`)".to_owned()
