@@ -7,8 +7,9 @@
 //! Token model. A *grant* is (user, application, company). Each code redemption opens a
 //! *family* within the grant: one live refresh token and at most two live access tokens
 //! (the newest and the one before, for requests in flight during a refresh). Refreshing
-//! rotates the family's refresh token; the old one stays as a tombstone so that reusing it
-//! is explained instead of "unknown". Revoking a grant turns all its families' tokens into
+//! rotates the family's refresh token; the old one stays as a tombstone (`graveyard.rs`) so
+//! that reusing it is explained instead of "unknown" — and revokes the family (RFC 9700
+//! §4.14.2). Revoking a grant turns all its families' tokens into
 //! tombstones. A grant keeps at most [`MAX_FAMILIES_PER_GRANT`] families; re-authorizing
 //! beyond that retires the oldest. Expired codes, pending authorizations, tombstones and
 //! expired access tokens are purged on a schedule of the mock clock, so memory stays flat
@@ -22,6 +23,11 @@ use crate::mask::SecretMatcher;
 /// request (and by the log's masking pass), so a fast hasher. A client can only look keys up,
 /// never insert its own, so there is no collision flood to fear.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+mod graveyard;
+
+pub use graveyard::Retired;
+use graveyard::{retired_refresh, Graveyard};
 use std::sync::Arc;
 
 use crate::clock::Instant;
@@ -86,18 +92,6 @@ struct Family {
     access: VecDeque<String>,
 }
 
-/// Why a tombstoned token no longer works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retired {
-    Rotated,
-    Revoked,
-    CodeReplayed,
-    Superseded,
-    /// An older refresh token of the same chain was used after rotation (RFC 9700
-    /// §4.14.2): the chain was revoked.
-    ReuseDetected,
-}
-
 #[derive(Debug)]
 enum RefreshEntry {
     Live(u64),
@@ -106,51 +100,6 @@ enum RefreshEntry {
         at: Instant,
         family: u64,
     },
-}
-
-/// Tokens retired for another reason than rotation, kept to explain their use: at most
-/// [`MAX_TOMBSTONES`], for at most [`TOMBSTONE_MEMORY_SECS`]; oldest first out.
-#[derive(Debug, Default)]
-struct Graveyard {
-    /// Why, when, and for a rotated refresh token the family it belonged to.
-    map: Map<String, (Retired, Instant, Option<u64>)>,
-    order: VecDeque<String>,
-}
-
-impl Graveyard {
-    fn bury(&mut self, token: String, why: Retired, at: Instant) {
-        self.bury_in(token, why, at, None);
-    }
-
-    fn bury_in(&mut self, token: String, why: Retired, at: Instant, family: Option<u64>) {
-        if self.map.insert(token.clone(), (why, at, family)).is_none() {
-            self.order.push_back(token);
-        }
-        while self.order.len() > MAX_TOMBSTONES {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, token: &str) -> Option<(Retired, Instant, Option<u64>)> {
-        self.map.get(token).copied()
-    }
-
-    fn purge(&mut self, now: Instant) {
-        while let Some(front) = self.order.front() {
-            let expired = self
-                .map
-                .get(front)
-                .is_none_or(|(_, at, _)| now >= at.plus_secs(TOMBSTONE_MEMORY_SECS));
-            if !expired {
-                break;
-            }
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-    }
 }
 
 /// What an access token grants.
@@ -929,7 +878,7 @@ impl Store {
     /// Sizes of the internal tables (for the health route and memory tests).
     pub fn sizes(&self) -> [(&'static str, usize); 7] {
         [
-            ("tombstones", self.graveyard.map.len()),
+            ("tombstones", self.graveyard.len()),
             ("pending", self.pending.len()),
             ("codes", self.codes.len()),
             ("access_tokens", self.access.len()),
@@ -937,41 +886,6 @@ impl Store {
             ("families", self.families.len()),
             ("grants", self.grants.len()),
         ]
-    }
-}
-
-fn retired_refresh(why: Retired, ago: u64) -> Rejection {
-    match why {
-        Retired::Rotated => Rejection::new(
-            ErrorCode::InvalidGrant,
-            rules::REFRESH_TOKEN_ROTATED,
-            format!("this refresh token was rotated {ago} s ago and no longer works"),
-        )
-        .hint("Each refresh returns a new refresh_token: store it and use the newest. This request used the one before."),
-        Retired::Revoked => Rejection::new(
-            ErrorCode::InvalidGrant,
-            rules::GRANT_ACTIVE,
-            format!("the user revoked this application's grant {ago} s ago"),
-        )
-        .hint("The grant is gone, so its refresh token is invalid: stop refreshing and send the user through /oauth/authorize again."),
-        Retired::CodeReplayed => Rejection::new(
-            ErrorCode::InvalidGrant,
-            rules::CODE_SINGLE_USE,
-            format!("this refresh token was revoked {ago} s ago because its authorization code was redeemed twice"),
-        ),
-        Retired::ReuseDetected => Rejection::new(
-            ErrorCode::InvalidGrant,
-            rules::REFRESH_TOKEN_ROTATED,
-            format!("this refresh token was revoked {ago} s ago: an older refresh token of its chain was used again after rotation"),
-        )
-        .hint("Reusing a rotated-out refresh token revokes the whole chain (RFC 9700 §4.14.2), this newer token included: send the user through /oauth/authorize again, store the newest refresh token after each refresh, and serialize refreshes."),
-        Retired::Superseded => Rejection::new(
-            ErrorCode::InvalidGrant,
-            rules::REFRESH_TOKEN_VALID,
-            format!(
-                "this refresh token was retired {ago} s ago: a grant holds at most {MAX_FAMILIES_PER_GRANT} live refresh tokens and newer authorizations replaced it"
-            ),
-        ),
     }
 }
 
@@ -983,7 +897,7 @@ impl crate::mask::KnownSecrets for Store {
             REFRESH_TOKEN_LEN => self.refresh.contains_key(candidate),
             _ => false,
         };
-        live || self.graveyard.map.contains_key(candidate)
+        live || self.graveyard.contains(candidate)
     }
 
     fn client_secrets(&self) -> &crate::mask::SecretMatcher {
