@@ -19,7 +19,9 @@
 //! library. Client and server share this machine's cores: compare the ratios, not the
 //! absolute figures, across machines.
 
-use std::net::{SocketAddr, TcpListener};
+mod support;
+
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,15 +30,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use support::{free_port, rss_kib};
+
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
 const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
 const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
 const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 struct Server {
     child: Child,
@@ -137,15 +136,6 @@ fn launch(mut cmd: Command, addr: SocketAddr) -> (Server, Duration) {
         }
         std::thread::sleep(Duration::from_micros(200));
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// The process's CPU time so far (user + system), from `/proc/PID/stat`.

@@ -10,26 +10,21 @@
 //! stopped answering, or RSS that grew by more than 20 % over the second half of the run (the
 //! first fills the bounded tables: tombstones, the request log, token families).
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::{free_port, rss_kib};
+
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
 const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
 const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
 const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 /// One request on a fresh connection; the status (0 if none came back) and the body.
 fn send(addr: SocketAddr, raw: &[u8]) -> (u16, String) {
@@ -212,10 +207,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(600);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let stderr_path = std::env::temp_dir().join(format!("onshape-mock-soak-{port}.log"));
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
