@@ -30,6 +30,8 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use crate::Origin;
+
 /// The server's limits (README: "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -94,12 +96,13 @@ impl Registry {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, then drains within the grace
-/// period. Accept errors (a full descriptor table) pause accepting briefly; they never end
+/// Serves `router` on `listener` as `origin` (each request carries it as an extension)
+/// until `shutdown` turns true, then drains within the grace period. Accept errors (a full descriptor table) pause accepting briefly; they never end
 /// the loop.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    origin: Origin,
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -162,6 +165,7 @@ pub(crate) async fn serve(
                 let router = router.clone();
                 let busy = InFlight::enter(busy.clone());
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(origin);
                 async move {
                     let _busy = busy;
                     router.oneshot(req.map(Body::new)).await

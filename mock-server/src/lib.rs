@@ -39,9 +39,8 @@ pub mod server;
 pub mod state;
 pub mod store;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
@@ -83,65 +82,63 @@ pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
     )
 }
 
-/// The whole mock as one router.
+/// The whole mock as one router, every route behind [`record::RecordLayer`] (which also
+/// applies [`refused_by_address`]).
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(api::routes())
         .merge(control::routes())
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record::record,
-        ))
+        .layer(record::RecordLayer::new(state.clone()))
         .with_state(state)
 }
 
 /// Refusals that depend on the request's address rather than a route: a `Host` the mock
 /// does not answer for, the API asked of the OAuth origin, and bearer tokens sent outside
 /// `/api`.
-async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req
-        .extensions()
-        .get::<Origin>()
-        .copied()
-        .unwrap_or(Origin::Combined);
-    if let Some(refused) = host_refused(&state, &req) {
-        return refused;
+pub(crate) fn refused_by_address(
+    state: &AppState,
+    origin: Origin,
+    parts: &axum::http::request::Parts,
+) -> Option<Response> {
+    if let Some(refused) = host_refused(state, &parts.headers) {
+        return Some(refused);
     }
-    let path = req.uri().path();
+    let path = parts.uri.path();
     let is_api = path == "/api" || path.starts_with("/api/");
     if is_api && origin == Origin::OAuth {
-        return error::ApiError::new(
+        return Some(error::ApiError::new(
             StatusCode::NOT_FOUND,
             rules::API_ROUTE,
             "this is the OAuth origin (oauth.onshape.com); the REST API is on the API origin",
         )
         .hint("Send /api requests to the API base URL (ONSHAPE_API_URL, cad.onshape.com), not the OAuth host.")
-        .into_response();
+        .into_response());
     }
-    let bearer = req
-        .headers()
+    let bearer = parts
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
     if bearer && !is_api && !path.starts_with("/__mock") && path != "/oauth/token" {
-        return error::ApiError::new(
-            StatusCode::BAD_REQUEST,
-            rules::TOKEN_ONLY_FOR_API,
-            format!("a bearer token was sent to {path}, outside /api"),
-        )
-        .into_response();
+        return Some(
+            error::ApiError::new(
+                StatusCode::BAD_REQUEST,
+                rules::TOKEN_ONLY_FOR_API,
+                format!("a bearer token was sent to {path}, outside /api"),
+            )
+            .into_response(),
+        );
     }
-    next.run(req).await
+    None
 }
 
 /// DNS rebinding: a page on another site whose name now points at 127.0.0.1 sends its own
 /// name as `Host`. The mock answers an IP address, `localhost`, `*.localhost`, and the names
 /// given with `serve --allow-host`; the `Host` is also what API `href`s are built from.
-fn host_refused(state: &AppState, req: &Request) -> Option<Response> {
-    let host = req.headers().get(header::HOST)?;
+fn host_refused(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Response> {
+    let host = headers.get(header::HOST)?;
     let text = host.to_str().unwrap_or("");
     let name = match text.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),

@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 
-use axum::Extension;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -137,10 +136,10 @@ pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMo
     let tasks = listeners
         .into_iter()
         .map(|(listener, origin)| {
-            let router = app(state.clone()).layer(Extension(origin));
             tokio::spawn(crate::conn::serve(
                 listener,
-                router,
+                app(state.clone()),
+                origin,
                 state.config().limits,
                 rx.clone(),
             ))
