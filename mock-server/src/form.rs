@@ -111,11 +111,16 @@ impl Form {
 
     /// The first name that appears more than once.
     pub fn first_repeated(&self) -> Option<&str> {
+        let names = || self.fields.iter().map(|f| f.name.as_str());
+        // A handful of fields (nearly always): comparing pairs is cheaper than hashing.
+        if self.fields.len() <= 16 {
+            return names()
+                .enumerate()
+                .find(|(i, name)| names().take(*i).any(|before| before == *name))
+                .map(|(_, name)| name);
+        }
         let mut seen = std::collections::HashSet::new();
-        self.fields
-            .iter()
-            .map(|f| f.name.as_str())
-            .find(|name| !seen.insert(*name))
+        names().find(|name| !seen.insert(*name))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -237,6 +242,22 @@ pub fn encode(pairs: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeated_name_is_found_in_small_and_large_forms() {
+        let form = |names: &[&str]| {
+            let body: Vec<String> = names.iter().map(|n| format!("{n}=v")).collect();
+            parse(body.join("&").as_bytes()).expect("parses")
+        };
+        assert_eq!(form(&["a", "b", "c"]).first_repeated(), None);
+        assert_eq!(form(&["a", "b", "c", "b", "a"]).first_repeated(), Some("b"));
+        let many: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+        let mut names: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(form(&names).first_repeated(), None);
+        names.push("f30");
+        names.push("f3");
+        assert_eq!(form(&names).first_repeated(), Some("f30"));
+    }
 
     #[test]
     fn parses_and_flags_raw_equals() {

@@ -25,37 +25,98 @@ pub trait KnownSecrets {
 
 /// Every client secret (at least [`MIN_NET_SECRET`] long), with and without its `=` padding
 /// (a client that strips it still sends all but one character of the secret), found in one
-/// pass over a text (Aho-Corasick), however many apps are registered.
-#[derive(Debug, Clone)]
-pub struct SecretMatcher(Option<aho_corasick::AhoCorasick>);
+/// pass over a text however many apps are registered.
+///
+/// Secrets that are alphanumeric but for their padding (every secret the mock issues) are
+/// looked up in the alphanumeric runs [`mask_known`] scans for tokens anyway, by length; any
+/// other secret (a fixture may register one) is found by Aho-Corasick.
+#[derive(Debug, Clone, Default)]
+pub struct SecretMatcher {
+    /// Unpadded alphanumeric secrets, grouped by length (a handful of lengths).
+    alphanumeric: Vec<(usize, SecretSet)>,
+    other: Option<aho_corasick::AhoCorasick>,
+}
+
+type SecretSet = std::collections::HashSet<Box<str>, foldhash::fast::RandomState>;
 
 impl SecretMatcher {
     pub fn new<'a>(secrets: impl Iterator<Item = &'a str>) -> SecretMatcher {
+        let mut matcher = SecretMatcher::default();
         let mut patterns: Vec<&str> = Vec::new();
         for secret in secrets {
-            for form in [secret, secret.trim_end_matches('=')] {
+            let unpadded = secret.trim_end_matches('=');
+            if unpadded.len() >= MIN_NET_SECRET
+                && unpadded.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                let len = unpadded.len();
+                match matcher.alphanumeric.iter_mut().find(|(l, _)| *l == len) {
+                    Some((_, set)) => {
+                        set.insert(unpadded.into());
+                    }
+                    None => matcher
+                        .alphanumeric
+                        .push((len, std::iter::once(unpadded.into()).collect())),
+                }
+                continue;
+            }
+            for form in [secret, unpadded] {
                 if form.len() >= MIN_NET_SECRET && !patterns.contains(&form) {
                     patterns.push(form);
                 }
             }
         }
-        if patterns.is_empty() {
-            return SecretMatcher(None);
+        if !patterns.is_empty() {
+            matcher.other = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .ok();
         }
-        let built = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .ok();
-        SecretMatcher(built)
+        matcher
     }
 
-    fn find(&self, text: &str, spans: &mut Vec<(usize, usize, Kind)>) {
-        if let Some(ac) = &self.0 {
+    /// The secrets that are not alphanumeric.
+    fn find_other(&self, text: &str, spans: &mut Vec<(usize, usize, Kind)>) {
+        if let Some(ac) = &self.other {
             spans.extend(
                 ac.find_iter(text)
                     .map(|m| (m.start(), m.end(), Kind::Secret)),
             );
         }
+    }
+
+    /// The alphanumeric secrets in the alphanumeric run `text[start..end]`, at any offset,
+    /// each with the `=` padding that follows it.
+    fn find_in_run(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        spans: &mut Vec<(usize, usize, Kind)>,
+    ) {
+        for (len, set) in &self.alphanumeric {
+            if end - start < *len {
+                continue;
+            }
+            for at in start..=end - len {
+                if set.contains(&text[at..at + len]) {
+                    let padding = text[at + len..]
+                        .bytes()
+                        .take(8)
+                        .take_while(|b| *b == b'=')
+                        .count();
+                    spans.push((at, at + len + padding, Kind::Secret));
+                }
+            }
+        }
+    }
+
+    /// The shortest alphanumeric secret, if any.
+    fn shortest_alphanumeric(&self) -> usize {
+        self.alphanumeric
+            .iter()
+            .map(|(len, _)| *len)
+            .min()
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -284,10 +345,16 @@ pub fn net<'a>(text: &'a str, known: &impl KnownSecrets) -> Cow<'a, str> {
 /// `text` with every known secret masked, or `None` if it holds none.
 fn mask_known(text: &str, known: &impl KnownSecrets, secrets: &SecretMatcher) -> Option<String> {
     let mut spans: Vec<(usize, usize, Kind)> = Vec::new();
-    secrets.find(text, &mut spans);
-    // Issued codes and tokens are alphanumeric: look in each alphanumeric run long enough
-    // to hold one, at every offset (a token glued to other letters is still found).
-    let shortest = ISSUED_LENGTHS.iter().copied().min().unwrap_or(usize::MAX);
+    secrets.find_other(text, &mut spans);
+    // Issued codes and tokens, and most secrets, are alphanumeric: look in each alphanumeric
+    // run long enough to hold one, at every offset (one glued to other letters is still
+    // found).
+    let shortest = ISSUED_LENGTHS
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(usize::MAX)
+        .min(secrets.shortest_alphanumeric());
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -302,6 +369,7 @@ fn mask_known(text: &str, known: &impl KnownSecrets, secrets: &SecretMatcher) ->
         if i - start < shortest {
             continue;
         }
+        secrets.find_in_run(text, start, i, &mut spans);
         for &len in ISSUED_LENGTHS {
             for at in start..=(i.saturating_sub(len)).max(start) {
                 if at + len <= i && known.is_issued(&text[at..at + len]) {
@@ -401,5 +469,29 @@ mod tests {
             );
         }
         assert!(matches!(net("nothing here", &known), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn secrets_of_any_alphabet_are_found_glued_or_padded() {
+        // One found in alphanumeric runs, one (punctuated, as a fixture may have) by
+        // Aho-Corasick.
+        let known = Known(
+            vec![],
+            SecretMatcher::new(["ALNUMSECRET7==", "punct-secret.value"].into_iter()),
+        );
+        for (text, shown) in [
+            ("x=ALNUMSECRET7==&y", "x=(masked)&y"),
+            ("xxALNUMSECRET7yy", "xx(masked)yy"),
+            ("ALNUMSECRET7", "(masked)"),
+            ("a punct-secret.value!", "a (masked)!"),
+            ("%70unct-secret%2Evalue", "(masked)"),
+        ] {
+            assert_eq!(net(text, &known), shown, "{text}");
+        }
+        assert_eq!(
+            net("ALNUMSECRET", &known),
+            "ALNUMSECRET",
+            "a prefix is not the secret"
+        );
     }
 }
