@@ -5,7 +5,8 @@
 //! buffer to stderr every 20 ms — one write system call per batch instead of one per line,
 //! and no thread spinning while it waits. A line appears at most 20 ms after its request;
 //! [`Flush`] writes what is left when `serve` ends. A buffer over 1 MiB is flushed by the
-//! request that grows it, so memory stays bounded under any load.
+//! request that grows it, so memory stays bounded under any load. [`Timestamp`] formats
+//! each line's time, the date and time of day once a second.
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -126,5 +127,50 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchedStderr {
             shared: self.0.clone(),
             line: Vec::with_capacity(256),
         }
+    }
+}
+
+/// Line timestamps as tracing-subscriber's default writes them (RFC 3339, UTC, microseconds),
+/// with the part up to the second formatted once a second rather than for every line.
+pub struct Timestamp;
+
+impl tracing_subscriber::fmt::time::FormatTime for Timestamp {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        use std::cell::RefCell;
+        use std::time::{SystemTime, UNIX_EPOCH};
+        thread_local! {
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        // Log lines carry real time; the mock's clock is for what it enforces.
+        let now = SystemTime::now();
+        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        SECOND.with(|cached| {
+            let mut cached = cached.borrow_mut();
+            if cached.0 != since.as_secs() {
+                let whole = humantime::format_rfc3339_seconds(now).to_string();
+                cached.1 = whole.trim_end_matches('Z').to_owned();
+                cached.0 = since.as_secs();
+            }
+            write!(w, "{}.{:06}Z", cached.1, since.subsec_micros())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::fmt::time::FormatTime;
+
+    #[test]
+    fn timestamps_are_rfc3339_with_microseconds() {
+        let mut out = String::new();
+        Timestamp
+            .format_time(&mut tracing_subscriber::fmt::format::Writer::new(&mut out))
+            .expect("formats");
+        let parsed = humantime::parse_rfc3339(&out).expect("RFC 3339");
+        let now = std::time::SystemTime::now();
+        let age = now.duration_since(parsed).unwrap_or_default();
+        assert!(age < Duration::from_secs(5), "{out}");
+        assert_eq!(out.len(), "2026-11-23T10:00:00.123456Z".len(), "{out}");
     }
 }

@@ -454,6 +454,7 @@ fn init_logging(format: LogFormat) -> logging::Flush {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(logging::Timestamp)
         .with_writer(writer);
     match format {
         // The text line is its message: the request's fields (origin, method, path, status,

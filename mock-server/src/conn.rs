@@ -181,6 +181,8 @@ pub(crate) async fn serve(
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
+                // The connection first: it is what wakes this task nearly every time.
+                biased;
                 _ = conn.as_mut() => {}
                 () = evict.notified() => {}
                 () = stopped(&mut stop) => {

@@ -27,8 +27,9 @@ pub enum Retired {
 #[derive(Debug, Default)]
 pub(super) struct Graveyard {
     /// Why, when, and for a rotated refresh token the family it belonged to.
-    map: Map<String, (Retired, Instant, Option<u64>)>,
-    order: VecDeque<String>,
+    /// (The token is shared by the map and the queue: one allocation.)
+    map: Map<std::sync::Arc<str>, (Retired, Instant, Option<u64>)>,
+    order: VecDeque<std::sync::Arc<str>>,
 }
 
 impl Graveyard {
@@ -43,6 +44,7 @@ impl Graveyard {
         at: Instant,
         family: Option<u64>,
     ) {
+        let token: std::sync::Arc<str> = token.into();
         if self.map.insert(token.clone(), (why, at, family)).is_none() {
             self.order.push_back(token);
         }
