@@ -17,9 +17,10 @@ use axum::Router;
 use mock_server::{app, AppState, Config};
 use tower::ServiceExt;
 
-const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
-const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
-const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
+mod support;
+
+use support::{bare_axum_router, CLIENT_ID, CLIENT_SECRET, REDIRECT};
+
 const ROUNDS: usize = 6;
 
 fn post(body: String) -> Request<Body> {
@@ -116,13 +117,7 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let fixed = r#"{"access_token":"0123456789012345678901234567890123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"012345678901234567890123456789012345678901234567"}"#;
-        let bare: Router = Router::new().route(
-            "/oauth/token",
-            axum::routing::post(move || async move {
-                ([(axum::http::header::CONTENT_TYPE, "application/json")], fixed)
-            }),
-        );
+        let bare = bare_axum_router();
         let form = "grant_type=refresh_token&refresh_token=x&client_id=x&client_secret=x";
         let baseline = best(n, || async {
             let (status, _, _) = call(&bare, post(form.to_owned())).await;

@@ -30,12 +30,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use support::{free_port, rss_kib};
+use support::{bare_axum_router, free_port, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
-const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
-const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
-const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
 
 struct Server {
     child: Child,
@@ -85,23 +82,11 @@ const ROLE: &str = "ONSHAPE_MOCK_BENCH_ROLE";
 
 /// The baseline: axum's own server and one handler with a fixed token response, nothing else.
 fn serve_bare_axum() {
-    use axum::routing::post;
     let addr: SocketAddr = std::env::var("BENCH_ADDR")
         .expect("BENCH_ADDR")
         .parse()
         .expect("addr");
-    let body = r#"{"access_token":"0123456789012345678901234567890123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"012345678901234567890123456789012345678901234567"}"#;
-    let app = axum::Router::new()
-        .route(
-            "/oauth/token",
-            post(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    body,
-                )
-            }),
-        )
-        .route("/__mock/health", axum::routing::get(|| async { "ok" }));
+    let app = bare_axum_router();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

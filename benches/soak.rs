@@ -19,12 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{free_port, rss_kib};
+use support::{free_port, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
-const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
-const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
-const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
 
 /// One request on a fresh connection; the status (0 if none came back) and the body.
 fn send(addr: SocketAddr, raw: &[u8]) -> (u16, String) {
