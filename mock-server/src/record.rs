@@ -262,8 +262,9 @@ impl RequestLog {
 }
 
 /// The recording middleware, layered once around the whole router ([`crate::app`]). A
-/// hand-written layer rather than `axum::middleware::from_fn`: it costs one allocation per
-/// request where `from_fn` costs several (README: Performance).
+/// hand-written layer rather than `axum::middleware::from_fn`: per request it boxes its
+/// future and clones the route, where each `from_fn` layer also boxed the route again and
+/// wrapped it in more services (README: Performance).
 #[derive(Clone)]
 pub struct RecordLayer(AppState);
 
@@ -334,7 +335,7 @@ where
         None
     };
     // Only the route's future is kept across the await below, not the request's parts or
-    // body: this future stays small enough for the allocator's fast path.
+    // body (they move into it), which keeps this future smaller.
     let (answered, form) = match (bytes, &fault) {
         (Ok(bytes), None) => {
             let mut parts = parts;
