@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 mod support;
 
-use support::{bare_axum_router, CLIENT_ID, CLIENT_SECRET, REDIRECT};
+use support::{bare_axum_router, code_in, redeem_form, CLIENT_ID, CLIENT_SECRET, REDIRECT};
 
 const ROUNDS: usize = 6;
 
@@ -61,16 +61,8 @@ async fn round_trip(router: &Router) -> String {
     let (status, location, _) = call(router, authorize()).await;
     assert_eq!(status, 302, "authorize redirects");
     let location = location.expect("Location");
-    let code = location
-        .split("code=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("a code in Location");
-    let (status, _, json) = call(
-        router,
-        post(format!("grant_type=authorization_code&code={code}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&redirect_uri={REDIRECT}")),
-    )
-    .await;
+    let code = code_in(&location).expect("a code in Location");
+    let (status, _, json) = call(router, post(redeem_form(code, CLIENT_ID, CLIENT_SECRET))).await;
     assert_eq!(status, 200, "{json}");
     json["refresh_token"]
         .as_str()

@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use support::{bare_axum_router, free_port, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT};
+use support::{
+    bare_axum_router, code_in, free_port, redeem_form, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
 
@@ -232,15 +234,14 @@ impl Conn {
             .await;
         assert_eq!(r.status, 302, "authorize answers with a redirect");
         let loc = r.location.expect("Location");
-        let start = loc.find("code=").expect("code in Location") + 5;
-        loc[start..].split('&').next().unwrap_or("").to_owned()
+        code_in(&loc).expect("code in Location").to_owned()
     }
 
     async fn redeem(&mut self, code: &str) -> String {
         let r = self
             .request(
                 "POST /oauth/token HTTP/1.1",
-                &format!("grant_type=authorization_code&code={code}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&redirect_uri={REDIRECT}"),
+                &redeem_form(code, CLIENT_ID, CLIENT_SECRET),
             )
             .await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -461,17 +462,11 @@ async fn memory_per_grant(server: &Server, n: usize) -> f64 {
             )
             .await;
         let loc = r.location.expect("Location");
-        let code = loc
-            .split("code=")
-            .nth(1)
-            .expect("code")
-            .split('&')
-            .next()
-            .expect("code");
+        let code = code_in(&loc).expect("code in Location");
         let r = c
             .request(
                 "POST /oauth/token HTTP/1.1",
-                &format!("grant_type=authorization_code&code={code}&client_id={id}&client_secret={secret}&redirect_uri={REDIRECT}"),
+                &redeem_form(code, &id, &secret),
             )
             .await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{free_port, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT};
+use support::{code_in, free_port, redeem_form, rss_kib, CLIENT_ID, CLIENT_SECRET, REDIRECT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onshape-mock");
 
@@ -126,7 +126,7 @@ fn worker(addr: SocketAddr, seed: u64, stop: Arc<AtomicBool>, tally: Arc<Tally>)
                 if let Some(code) = code {
                     token_request(
                         &tally,
-                        format!("grant_type=authorization_code&code={code}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&redirect_uri={REDIRECT}"),
+                        redeem_form(&code, CLIENT_ID, CLIENT_SECRET),
                         &mut refresh,
                         &mut access,
                     );
@@ -189,10 +189,7 @@ fn authorize(addr: SocketAddr) -> (u16, Option<String>) {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let code = out
-        .find("code=")
-        .and_then(|at| out[at + 5..].split(['&', '\r']).next())
-        .map(str::to_owned);
+    let code = code_in(&out).map(str::to_owned);
     (status, code)
 }
 

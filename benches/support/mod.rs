@@ -26,6 +26,17 @@ pub const CLIENT_ID: &str = "WEBAPPK7PREVIEWERQ2ZLDNEWRRDO2KJ2XZRYXQ%3D";
 pub const CLIENT_SECRET: &str = "WEBSECRETR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPASDFGA%3D";
 pub const REDIRECT: &str = "http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback";
 
+/// The `code` parameter in a callback URL (or in a response that holds one).
+pub fn code_in(text: &str) -> Option<&str> {
+    let at = text.find("code=")? + "code=".len();
+    text[at..].split(['&', '#', '\r', '\n', ' ']).next()
+}
+
+/// The form that redeems `code` for the app `id` (all three percent-encoded already).
+pub fn redeem_form(code: &str, id: &str, secret: &str) -> String {
+    format!("grant_type=authorization_code&code={code}&client_id={id}&client_secret={secret}&redirect_uri={REDIRECT}")
+}
+
 /// The baseline: `POST /oauth/token` answered with a fixed token response, and a health
 /// route to wait on. (The soak has no baseline.)
 pub fn bare_axum_router() -> axum::Router {
