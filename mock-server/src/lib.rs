@@ -144,15 +144,18 @@ fn host_refused(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Res
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => text.rsplit_once(':').map_or(text, |(name, _)| name),
     };
-    let name = name.to_ascii_lowercase();
+    // Compared ignoring case, without a lower-cased copy: this runs for every request.
+    let suffix = ".localhost";
     let allowed = name.parse::<std::net::IpAddr>().is_ok()
-        || name == "localhost"
-        || name.ends_with(".localhost")
+        || name.eq_ignore_ascii_case("localhost")
+        || (name.len() >= suffix.len()
+            && name.is_char_boundary(name.len() - suffix.len())
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
         || state
             .config()
             .allowed_hosts
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(&name));
+            .any(|h| h.eq_ignore_ascii_case(name));
     if allowed {
         return None;
     }

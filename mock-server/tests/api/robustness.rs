@@ -347,6 +347,8 @@ async fn only_ip_addresses_localhost_and_allowed_names_are_answered() {
     };
     let rebound = with_host("/api/users/sessioninfo", "attacker.example:8080").await;
     assert_rejected(&rebound, 421, "host-allowed");
+    let glued = with_host("/api/users/sessioninfo", "evillocalhost:9").await;
+    assert_rejected(&glued, 421, "host-allowed");
     assert_rejected(
         &with_host("/__mock/requests", "evil.test").await,
         421,
@@ -358,6 +360,8 @@ async fn only_ip_addresses_localhost_and_allowed_names_are_answered() {
         "app.localhost",
         "[::1]:9",
         "LOCALHOST",
+        "App.LocalHost:9",
+        "[::FFFF:7F00:1]:9",
     ] {
         let r = with_host("/api/users/sessioninfo", host).await;
         assert_eq!(r.status, 200, "{host}: {}", r.body);
