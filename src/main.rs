@@ -64,8 +64,9 @@ struct Check {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Expected failures, `scenario-id rule-id` per line: they do not fail the run; one that
-    /// now passes is stale and does.
+    /// Expected failures, `scenario-id rule-id` per line. A listed failure does not fail the
+    /// run; a listed failure that no longer happens is stale and fails the run, so that its
+    /// line gets removed.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// Write one HAR 1.2 file per scenario (`ID.har`) into this directory.
@@ -87,15 +88,18 @@ struct Check {
 
 #[derive(clap::Args)]
 struct Serve {
-    /// Address of the OAuth origin (and of the API too, unless --api-bind is given).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address of the OAuth origin (and of the API too, unless --api-bind is given):
+    /// `127.0.0.1:8080`, `localhost:8080`, `[::1]:8080`, or a port alone (`8080`; 0 picks
+    /// a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     bind: SocketAddr,
     /// Serve the API origin on its own address, as cad.onshape.com is a different host
-    /// from oauth.onshape.com.
-    #[arg(long)]
+    /// from oauth.onshape.com (same forms as --bind).
+    #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     api_bind: Option<SocketAddr>,
-    /// A fixtures file (format: fixtures/default.toml).
-    #[arg(long)]
+    /// A fixtures file; without it, the built-in fixtures (`onshape-mock fixtures` prints
+    /// them, with the format documented, as a file to start from).
+    #[arg(long, value_name = "FILE")]
     fixtures: Option<PathBuf>,
     /// `real`: system time plus what the control API adds; `frozen`: time moves only when
     /// POST /__mock/clock/advance moves it.
@@ -156,7 +160,7 @@ enum LogFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve(args),
         Command::Check(args) => check(args),
         Command::Scenarios { scenarios_dir } => list_scenarios(scenarios_dir.as_deref()),
         Command::Rules => {
@@ -362,8 +366,32 @@ fn rules_text() -> String {
     out
 }
 
-fn serve(args: Serve) -> anyhow::Result<()> {
-    let log = init_logging(args.log_format);
+/// Runs the mock until Ctrl-C. With `--log-format json` every line on stderr is JSON, a
+/// failure to start included; otherwise a failure is left to `main` to print.
+fn serve(args: Serve) -> anyhow::Result<ExitCode> {
+    let format = args.log_format;
+    let log = init_logging(format);
+    let result = serve_logged(args);
+    match (result, format) {
+        (Ok(()), _) => {
+            // The request lines first, then the last word, in the same format.
+            tracing::info!("onshape-mock: stopped");
+            drop(log);
+            Ok(ExitCode::SUCCESS)
+        }
+        (Err(e), LogFormat::Json) => {
+            tracing::error!("onshape-mock: {e:#}");
+            drop(log);
+            Ok(ExitCode::from(2))
+        }
+        (Err(e), LogFormat::Text) => {
+            drop(log);
+            Err(e)
+        }
+    }
+}
+
+fn serve_logged(args: Serve) -> anyhow::Result<()> {
     let fixtures = match &args.fixtures {
         None => Fixtures::builtin(),
         Some(path) => {
@@ -415,16 +443,47 @@ fn serve(args: Serve) -> anyhow::Result<()> {
                 api: args.api_bind,
             },
         )
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            mock_server::StartError::Bind { origin, addr, .. } => {
+                let flag = if *origin == "API" {
+                    "--api-bind"
+                } else {
+                    "--bind"
+                };
+                anyhow::anyhow!("{flag} {addr}: {e}")
+            }
+            _ => anyhow::Error::new(e),
+        })?;
         print!("{}", mock.banner());
         use std::io::Write;
         std::io::stdout().flush()?;
         mock.serve_until(stop).await?;
-        // The request lines first, then the last word.
-        drop(log);
-        eprintln!("onshape-mock: stopped");
         Ok(())
     })
+}
+
+/// `--bind`: an address, `localhost:PORT` (127.0.0.1) or a port alone (on 127.0.0.1).
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("`{p}` is not a port (0 to 65535)"))
+    };
+    if !text.contains(':') {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port(text)?)));
+    }
+    match text.rsplit_once(':') {
+        Some((host, p)) if host.eq_ignore_ascii_case("localhost") || host.is_empty() => {
+            Ok(SocketAddr::from(([127, 0, 0, 1], port(p)?)))
+        }
+        _ => Err(format!(
+            "`{text}` is not an address: use IP:PORT (127.0.0.1:8080, 0.0.0.0:8080 in a container, [::1]:8080), localhost:PORT, or a port alone (8080)"
+        )),
+    }
 }
 
 /// Ctrl-C or SIGTERM, registered now, awaited later.
@@ -453,7 +512,13 @@ fn init_logging(format: LogFormat) -> logging::Flush {
     let (writer, flush) = logging::BatchedStderr::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        // Colours only for a person at a terminal: not in a pipe or a file, and not when
+        // NO_COLOR (no-color.org) or TERM=dumb asks for none.
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb"),
+        )
         .with_timer(logging::Timestamp)
         .with_writer(writer);
     match format {

@@ -66,6 +66,10 @@ pub struct ScenarioResult {
     /// How the client ended: `exit 0`, `exit 1`, `answered 200` (web-app mode), `timed out`,
     /// or why the runner ended it.
     pub end: String,
+    /// The scenario expects the client to fail (the user denies, the grant is revoked): the
+    /// text line says a non-zero exit was expected, so `PASS … exit 1` reads as meant.
+    #[serde(skip)]
+    pub failure_expected: bool,
     /// Why the scenario was not run (an out-of-band redirect in web-app mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -207,6 +211,7 @@ impl ScenarioResult {
                 ClientEnd::TimedOut => "timed out".to_owned(),
                 ClientEnd::EndedEarly(why) => format!("ended by the runner: {}", redact(why)),
             },
+            failure_expected: run.scenario.expect == crate::scenario::Expect::Failure,
             skipped: None,
             findings,
             notes: crate::notes::notes(run).iter().map(|n| redact(n)).collect(),
@@ -252,6 +257,7 @@ impl ScenarioResult {
             verdict: Verdict::Skip,
             duration_ms: 0,
             end: "not run".to_owned(),
+            failure_expected: false,
             skipped: Some(why.to_owned()),
             findings: vec![],
             notes: vec![],
@@ -297,8 +303,14 @@ impl ScenarioResult {
             (true, false) => format!("  [baselined: {}]", names(&baselined)),
             (false, false) => format!("  [{}; baselined: {}]", names(&open), names(&baselined)),
         };
+        let expected =
+            if self.failure_expected && self.end.starts_with("exit ") && self.end != "exit 0" {
+                " (a failure was expected)"
+            } else {
+                ""
+            };
         format!(
-            "{mark}  {:<22} {:>6} ms  {}{rules}",
+            "{mark}  {:<22} {:>6} ms  {}{expected}{rules}",
             self.id, self.duration_ms, self.end
         )
     }

@@ -145,8 +145,9 @@ fn default_user() -> String {
 pub enum ScenarioError {
     #[error("scenario {file}: {message}")]
     Invalid { file: String, message: String },
-    #[error("cannot read scenarios from {dir}: {source}")]
-    Io { dir: String, source: std::io::Error },
+    /// The error is in the message, not a `source`: `{:#}` would print it twice.
+    #[error("cannot read scenarios from {dir}: {error}")]
+    Io { dir: String, error: std::io::Error },
 }
 
 impl Scenario {
@@ -262,9 +263,9 @@ pub fn builtin() -> Result<Vec<Scenario>, ScenarioError> {
 pub fn load(dir: Option<&Path>) -> Result<Vec<Scenario>, ScenarioError> {
     let mut all = builtin()?;
     let Some(dir) = dir else { return Ok(all) };
-    let io = |source| ScenarioError::Io {
+    let io = |error| ScenarioError::Io {
         dir: dir.display().to_string(),
-        source,
+        error,
     };
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(io)?

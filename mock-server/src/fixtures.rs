@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use crate::clock::Instant;
-use crate::model::{App, AppRegistration, Company, Document, User};
+use crate::model::{App, AppRegistration, Company, Document, Plan, User};
 
 /// The built-in default fixtures.
 pub const DEFAULT_TOML: &str = include_str!("../../fixtures/default.toml");
@@ -24,8 +24,9 @@ pub struct Fixtures {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
+    /// The TOML error is in the message, not a `source`: `{:#}` would print it twice.
     #[error("fixtures are not valid TOML for the fixture format: {0}")]
-    Toml(#[from] toml::de::Error),
+    Toml(String),
     #[error("fixtures: {0}")]
     Invalid(String),
 }
@@ -48,12 +49,8 @@ struct File {
 struct CompanyEntry {
     id: String,
     name: String,
-    #[serde(default = "default_plan")]
-    plan: String,
-}
-
-fn default_plan() -> String {
-    "enterprise".to_owned()
+    #[serde(default)]
+    plan: Plan,
 }
 
 #[derive(Deserialize)]
@@ -89,13 +86,14 @@ impl Fixtures {
     }
 
     pub fn parse(text: &str) -> Result<Fixtures, FixtureError> {
-        let file: File = toml::from_str(text)?;
+        let file: File = toml::from_str(text).map_err(|e| FixtureError::Toml(e.to_string()))?;
         let invalid = |m: String| FixtureError::Invalid(m);
         let mut ids = HashSet::new();
         let mut check_id = |kind: &str, id: &str| {
-            if id.len() != 24 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            // Onshape's ids are lower-case hex; an upper-case one would never match a request.
+            if id.len() != 24 || !id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
                 return Err(invalid(format!(
-                    "{kind} id `{id}` is not 24 hex characters"
+                    "{kind} id `{id}` is not 24 lower-case hex characters"
                 )));
             }
             if !ids.insert(id.to_owned()) {
@@ -220,7 +218,7 @@ mod tests {
     fn bad_fixtures_name_the_problem() {
         let err =
             Fixtures::parse("[[companies]]\nid = \"x\"\nname = \"X\"\n").expect_err("short id");
-        assert!(err.to_string().contains("24 hex"), "{err}");
+        assert!(err.to_string().contains("24 lower-case hex"), "{err}");
         let err = Fixtures::parse("[[apps]]\nname=\"A\"\nprimary_format=\"com.a.b\"\nredirect_urls=[\"http://example.com/cb\"]\nscopes=[\"OAuth2Read\"]\n")
             .expect_err("http redirect");
         assert!(

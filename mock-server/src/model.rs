@@ -14,7 +14,19 @@ use crate::rules;
 pub struct Company {
     pub id: String,
     pub name: String,
-    pub plan: String,
+    pub plan: Plan,
+}
+
+/// A company's Onshape plan (its annual API limits differ: ONSHAPE-FACTS.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Plan {
+    #[default]
+    Enterprise,
+    Professional,
+    Standard,
+    Free,
+    EduStudent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

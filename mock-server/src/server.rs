@@ -45,10 +45,14 @@ impl Binds {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
+    /// The OS error is in the message, not a `source` (`{:#}` would print it twice), with
+    /// what to do about the usual causes.
+    #[error("cannot listen on {addr} ({origin} origin): {error}{}", bind_hint(error, *addr))]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        /// `"OAuth"` or `"API"`: which listener, so the binary can name its flag.
+        origin: &'static str,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -108,27 +112,47 @@ pub async fn spawn(config: Config, binds: Binds) -> Result<RunningMock, StartErr
     spawn_with_state(state, binds).await
 }
 
+/// What to do when a port cannot be had.
+fn bind_hint(error: &std::io::Error, addr: SocketAddr) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            ". Another program holds port {} (another onshape-mock, perhaps: the README's first command starts one). Stop it, or choose a free port (0 picks one)",
+            addr.port()
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            ". This machine has no such address: use 127.0.0.1 (or 0.0.0.0 in a container)".to_owned()
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            ". Ports below 1024 need privileges: choose a port above 1024".to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
 pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMock, StartError> {
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })
+    let bind = |addr: SocketAddr, origin: &'static str| async move {
+        let listener = TcpListener::bind(addr).await;
+        let listener = listener.map_err(|error| StartError::Bind {
+            addr,
+            origin,
+            error,
+        })?;
+        let local = listener.local_addr().map_err(|error| StartError::Bind {
+            addr,
+            origin,
+            error,
+        })?;
+        Ok::<_, StartError>((listener, local))
     };
     let mut listeners = vec![];
-    let oauth = bind(binds.oauth).await?;
-    let oauth_addr = oauth.local_addr().map_err(|source| StartError::Bind {
-        addr: binds.oauth,
-        source,
-    })?;
+    let (oauth, oauth_addr) = bind(binds.oauth, "OAuth").await?;
     let mut api_addr = oauth_addr;
     match binds.api {
         None => listeners.push((oauth, Origin::Combined)),
         Some(addr) => {
             listeners.push((oauth, Origin::OAuth));
-            let api = bind(addr).await?;
-            api_addr = api
-                .local_addr()
-                .map_err(|source| StartError::Bind { addr, source })?;
+            let (api, local) = bind(addr, "API").await?;
+            api_addr = local;
             listeners.push((api, Origin::Api));
         }
     }

@@ -87,8 +87,8 @@ impl Default for Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("--auto-consent: no fixture user has the email `{0}`")]
-    UnknownConsentUser(String),
+    #[error("--auto-consent: no fixture user has the email `{email}`; the users are {known}")]
+    UnknownConsentUser { email: String, known: String },
 }
 
 #[derive(Clone)]
@@ -237,7 +237,16 @@ fn default_consent(config: &Config) -> Result<Option<ConsentScript>, ConfigError
         .users
         .iter()
         .find(|u| u.email.eq_ignore_ascii_case(email))
-        .ok_or_else(|| ConfigError::UnknownConsentUser(email.clone()))?;
+        .ok_or_else(|| ConfigError::UnknownConsentUser {
+            email: email.clone(),
+            known: config
+                .fixtures
+                .users
+                .iter()
+                .map(|u| u.email.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
     Ok(Some(ConsentScript {
         grant: true,
         user_id: user.id.clone(),

@@ -83,8 +83,14 @@ impl RunReport {
         };
         let _ = writeln!(
             out,
-            "\n{} scenarios: {} passed, {} warned, {} failed{skipped}; {} MUST failures ({} baselined) in {} ms",
-            s.scenarios, s.passed, s.warned, s.failed, s.must_failures, s.baselined, s.duration_ms
+            "\n{}: {} passed, {} warned, {} failed{skipped}; {} ({} baselined) in {} ms",
+            plural(s.scenarios, "scenario"),
+            s.passed,
+            s.warned,
+            s.failed,
+            plural(s.must_failures, "MUST failure"),
+            s.baselined,
+            s.duration_ms
         );
         let _ = writeln!(out, "shared clock: {}", self.meta.shared_clock);
         out
@@ -115,6 +121,15 @@ struct FindingGroup<'a> {
     key: String,
     finding: &'a ReportedFinding,
     scenarios: Vec<&'a str>,
+}
+
+/// `1 scenario`, `2 scenarios`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// What makes two findings "the same" across scenarios: rule, outcome, baselined, the

@@ -453,7 +453,7 @@ impl Store {
         let invalid = |rule, d: String| Rejection::new(ErrorCode::InvalidGrant, rule, d);
         let Some(entry) = self.codes.get(code) else {
             return Err(invalid(rules::CODE_KNOWN, "the authorization code is unknown".into()).hint(
-                "This code was never issued, or was forgotten two minutes after it expired: send the `code` from the callback unchanged, URL-encoded in the form body.",
+                "This code was never issued, or was forgotten a minute after it expired (codes live 60 s, then are remembered 60 s more to explain a late redemption): send the `code` from the callback unchanged, URL-encoded in the form body.",
             ));
         };
         if entry.grant.client_id != client_id {

@@ -1,5 +1,9 @@
 //! The `onshape-mock` binary: `serve` starts, prints what a developer needs, answers, and
 //! stops cleanly on SIGTERM; bad arguments fail with a clear message and exit code 2.
+//! `newcomer` follows a new user's first ten minutes: README's commands and curl flow as
+//! written, `token`, `fixtures`, and the declared toolchain.
+
+mod newcomer;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -18,6 +22,11 @@ fn free_port() -> u16 {
 
 /// Reads stdout until the banner's last section has started, and returns it.
 fn banner(child: &mut Child) -> String {
+    banner_until(child, "carol@example.com")
+}
+
+/// Reads stdout up to the first line containing `marker`.
+fn banner_until(child: &mut Child, marker: &str) -> String {
     let stdout = child.stdout.take().expect("stdout piped");
     let mut lines = BufReader::new(stdout).lines();
     let mut out = String::new();
@@ -25,7 +34,7 @@ fn banner(child: &mut Child) -> String {
         let line = line.expect("utf-8 banner");
         out.push_str(&line);
         out.push('\n');
-        if line.contains("carol@example.com") {
+        if line.contains(marker) {
             break;
         }
     }
@@ -129,6 +138,15 @@ fn serve_prints_urls_apps_and_users_and_stops_on_sigterm() {
         stderr.contains("\"path\":\"/__mock/clock\""),
         "JSON request log on stderr: {stderr}"
     );
+    // Every line is JSON, the last word included, and nothing is coloured in a pipe.
+    for line in stderr.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON line: {line}"
+        );
+    }
+    assert!(stderr.contains("stopped"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr}");
 }
 
 #[test]
@@ -233,12 +251,33 @@ fn bad_arguments_fail_clearly() {
         "registration-redirect-url",
     );
     fails_with(&["serve", "--clock", "sideways"], "sideways");
+    fails_with(&["serve", "--bind", "example.com:80"], "localhost:PORT");
     let port = free_port();
     let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).expect("hold the port");
-    fails_with(
-        &["serve", "--bind", &format!("127.0.0.1:{port}")],
-        "cannot listen",
-    );
+    for (args, flag) in [
+        (
+            vec!["serve".to_owned(), "--bind".to_owned(), port.to_string()],
+            "--bind",
+        ),
+        (
+            vec![
+                "serve".to_owned(),
+                "--bind".to_owned(),
+                "127.0.0.1:0".to_owned(),
+                "--api-bind".to_owned(),
+                format!("localhost:{port}"),
+            ],
+            "--api-bind",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_with(&args, &format!("{flag} 127.0.0.1:{port}: cannot listen"));
+        // The OS error once, with what to do.
+        let out = Command::new(BIN).args(&args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+        assert!(stderr.contains("choose a free port"), "{stderr}");
+    }
 }
 
 #[test]
