@@ -64,6 +64,31 @@ impl Instant {
     }
 }
 
+impl Instant {
+    /// For people: `23 Nov 2026, 15:41:46 UTC` (pages put it in a `<time>` that does not
+    /// wrap).
+    pub fn human(self) -> String {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let iso = self.rfc3339();
+        let parts = (
+            iso.get(0..4),
+            iso.get(5..7).and_then(|m| m.parse::<usize>().ok()),
+            iso.get(8..10),
+            iso.get(11..19),
+        );
+        match parts {
+            (Some(year), Some(month @ 1..=12), Some(day), Some(time)) => format!(
+                "{} {} {year}, {time} UTC",
+                day.trim_start_matches('0'),
+                MONTHS[month - 1]
+            ),
+            _ => iso,
+        }
+    }
+}
+
 /// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
 const LAST_RFC3339_MS: u64 = 253_402_300_799_000;
 

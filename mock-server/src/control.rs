@@ -258,6 +258,9 @@ async fn set_consent(
 struct Revoke {
     user: String,
     client_id: String,
+    /// Only the grant in this company (default: every company).
+    #[serde(default)]
+    company_id: Option<String>,
 }
 
 async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ControlError> {
@@ -271,7 +274,8 @@ async fn revoke(State(state): State<AppState>, body: Bytes) -> Result<Json<Value
             format!("no fixture user has the email `{}`", req.user),
         ));
     };
-    match store.revoke_grant(&user_id, &req.client_id, now) {
+    let company = req.company_id.as_deref().map(Some);
+    match store.revoke_grant(&user_id, &req.client_id, company, now) {
         0 => Err(ControlError::not_found(format!(
             "{} has not authorized client `{}`",
             req.user, req.client_id

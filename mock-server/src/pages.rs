@@ -19,6 +19,7 @@ pub const FORM_TOKEN_FIELD: &str = "csrf";
 pub fn environment(form_token: &str) -> Environment<'static> {
     let mut env = Environment::new();
     env.add_global(FORM_TOKEN_FIELD, form_token.to_owned());
+    env.add_filter("code", code_spans);
     let templates = [
         ("base.html", include_str!("../templates/base.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -34,6 +35,26 @@ pub fn environment(form_token: &str) -> Environment<'static> {
         }
     }
     env
+}
+
+/// The `code` filter: a hint's Markdown code spans (`` `x` ``) as `<code>x</code>`, the rest
+/// escaped. Text with an odd number of backticks is shown as it is, escaped.
+fn code_spans(text: &str) -> minijinja::Value {
+    use std::fmt::Write;
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    if parts.len() % 2 == 0 {
+        let _ = write!(out, "{}", minijinja::HtmlEscape(text));
+    } else {
+        for (i, part) in parts.iter().enumerate() {
+            if i % 2 == 1 {
+                let _ = write!(out, "<code>{}</code>", minijinja::HtmlEscape(part));
+            } else {
+                let _ = write!(out, "{}", minijinja::HtmlEscape(part));
+            }
+        }
+    }
+    minijinja::Value::from_safe_string(out)
 }
 
 /// What every page is sent with: no framing by another site (clickjacking, RFC 6749
@@ -69,6 +90,21 @@ pub fn render(state: &AppState, status: StatusCode, name: &str, ctx: impl Serial
 
 /// The 400 page for a request that cannot be redirected (unknown client, bad redirect URI).
 pub fn error_page(state: &AppState, status: StatusCode, r: &Rejection) -> Response {
+    error_page_after(
+        state,
+        status,
+        r,
+        "The browser is not sent back to the application: the request did not identify a registered client and redirect URI it could safely return to (RFC 6749 §4.1.2.1).",
+    )
+}
+
+/// An error page, with `after`: what happens now (nothing was sent back, start again…).
+pub fn error_page_after(
+    state: &AppState,
+    status: StatusCode,
+    r: &Rejection,
+    after: &str,
+) -> Response {
     let mut resp = render(
         state,
         status,
@@ -79,6 +115,7 @@ pub fn error_page(state: &AppState, status: StatusCode, r: &Rejection) -> Respon
             hint => r.hint,
             rule => r.rule.id,
             doc => r.rule.doc,
+            after,
         },
     );
     resp.extensions_mut().insert(r.outcome());
@@ -93,7 +130,10 @@ pub fn oob_page(state: &AppState, code: Option<&str>, error: Option<(&str, &str)
         state,
         StatusCode::OK,
         "oob.html",
-        minijinja::context! { code => code, error => err, description => description },
+        minijinja::context! {
+            code => code, error => err, description => description,
+            lifetime => crate::store::CODE_LIFETIME_SECS,
+        },
     )
 }
 
@@ -110,7 +150,12 @@ pub fn with_outcome(mut resp: Response, outcome: Option<Outcome>) -> Response {
 pub fn form_refused(state: &AppState, headers: &HeaderMap, form: &Form) -> Option<Response> {
     let refuse = |description: &str| {
         let r = Rejection::new(ErrorCode::InvalidRequest, rules::FORM_TOKEN, description);
-        Some(error_page(state, StatusCode::FORBIDDEN, &r))
+        Some(error_page_after(
+            state,
+            StatusCode::FORBIDDEN,
+            &r,
+            "Nothing was changed.",
+        ))
     };
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text(HeaderName::from_static("sec-fetch-site")) {

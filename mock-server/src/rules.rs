@@ -164,6 +164,9 @@ rules! {
     FORM_TOKEN = "form-token", Must, Rfc,
         "The login, consent and Applications forms are posted from the mock's own pages: each carries an anti-forgery token, and a post from another site is refused (RFC 6749 §10.12).",
         "Submit the form from the page the mock served (reload it first); a script that drives the pages must send the form's hidden `csrf` field back.";
+    CONSENT_FORM = "consent-form", Must, Mock,
+        "The login and consent pages answer one pending authorization, once, within 10 minutes of the /oauth/authorize request; their forms carry `request` and `user` (and `decision`, and `company_id` when the page asks).",
+        "Start again from the application (a new /oauth/authorize request) rather than going Back to an answered page; a script that drives the pages posts the fields the page's form carries.";
     HOST_ALLOWED = "host-allowed", Must, Mock,
         "The mock answers requests addressed to an IP address, localhost or *.localhost, or a name given with `serve --allow-host`: a web page that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused (421).",
         "Address the mock as 127.0.0.1 or localhost, or start it with `--allow-host NAME` for the name you use (a Docker service name, say).";

@@ -16,7 +16,7 @@ use crate::form::{self, Form};
 use crate::pages;
 use crate::rules;
 use crate::state::AppState;
-use crate::store::{AuthRequest, CompanyChoice, ConsentScript};
+use crate::store::{AuthRequest, CompanyChoice, ConsentScript, Gone, PENDING_LIFETIME_SECS};
 
 /// A failed authorization request: shown as a page, or sent back to the client.
 enum Failure {
@@ -396,8 +396,22 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
         form.value("request").ok().flatten(),
         form.value("user").ok().flatten(),
     ) else {
-        return bad_page(&state, "the login form needs `request` and `user`");
+        return bad_page(
+            &state,
+            "the login form needs `request` and `user`, each once",
+        );
     };
+    {
+        let store = state.store();
+        if let Err(gone) = store.pending(request, state.clock().now()) {
+            drop(store);
+            return gone_page(&state, gone);
+        }
+        if store.user_by_email(user).is_none() {
+            drop(store);
+            return unknown_user_page(&state, user);
+        }
+    }
     let target = format!(
         "/oauth/consent?{}",
         form::encode(&[("request", request), ("user", user)])
@@ -413,19 +427,16 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
     };
     let now = state.clock().now();
     let store = state.store();
-    let Some(pending) = store.pending(&q.request, now).cloned() else {
-        drop(store);
-        return bad_page(
-            &state,
-            "this authorization request is unknown or older than 10 minutes: start again",
-        );
+    let pending = match store.pending(&q.request, now) {
+        Ok(p) => p.clone(),
+        Err(gone) => {
+            drop(store);
+            return gone_page(&state, gone);
+        }
     };
     let Some(user) = store.user_by_email(&q.user).cloned() else {
         drop(store);
-        return bad_page(
-            &state,
-            &format!("no fixture user has the email `{}`", q.user),
-        );
+        return unknown_user_page(&state, &q.user);
     };
     let Some(app) = store.app(&pending.request.client_id).cloned() else {
         drop(store);
@@ -446,7 +457,7 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
     let choose = match resolved {
         Err(r) => {
             let mut st = state.store();
-            st.finish_pending(&pending.id);
+            st.finish_pending(&pending.id, now, false);
             drop(st);
             return redirect_error(
                 &state,
@@ -475,7 +486,10 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
         minijinja::context! {
             app_name => app.name, app_summary => app.summary, user_name => user.name,
             user_email => user.email, scopes, companies => choose, company_name,
-            request_id => pending.id, action,
+            request_id => pending.id, action, light => user.light,
+            oob => pending.request.redirect.is_oob(),
+            redirect => pending.request.redirect.as_str(),
+            grant_lifetime => crate::store::CODE_LIFETIME_SECS,
         },
     )
 }
@@ -519,22 +533,28 @@ pub async fn consent(
     // concurrent answers to one request cannot both succeed.
     let (pending, user, company) = {
         let mut store = state.store();
-        let (Some(pending), Some(user)) = (
-            store.pending(&q.request, now).cloned(),
-            store.user_by_email(&q.user).cloned(),
-        ) else {
-            return bad_page(&state, "this authorization request is unknown, expired or for an unknown user: start again");
+        let pending = match store.pending(&q.request, now) {
+            Ok(p) => p.clone(),
+            Err(gone) => {
+                drop(store);
+                return gone_page(&state, gone);
+            }
+        };
+        let Some(user) = store.user_by_email(&q.user).cloned() else {
+            drop(store);
+            return unknown_user_page(&state, &q.user);
         };
         let wanted = pending.request.company_id.clone().or(chosen);
         let company = match store.resolve_company(&user, wanted.as_deref()) {
             Ok(CompanyChoice::UserChooses) if grant => {
-                return bad_page(&state, "choose a company: this user belongs to several")
+                drop(store);
+                return bad_page(&state, "choose a company: this user belongs to several");
             }
             Ok(CompanyChoice::UserChooses) => Ok(None),
             Ok(CompanyChoice::Resolved(c)) => Ok(c),
             Err(r) => Err(r),
         };
-        store.finish_pending(&pending.id);
+        store.finish_pending(&pending.id, now, grant && company.is_ok());
         (pending, user, company)
     };
     let req = pending.request;
@@ -549,7 +569,53 @@ fn page_form(state: &AppState, body: &[u8]) -> Result<Form, Box<Response>> {
         .map_err(|e| Box::new(bad_page(state, &format!("the form does not parse: {e}"))))
 }
 
+/// What is said after a page refusal: nothing went back to the application.
+const START_AGAIN: &str = "Nothing was changed and nothing was sent to the application. To sign in, start again from the application.";
+
+/// A login or consent form the page did not send (a script's mistake).
 fn bad_page(state: &AppState, message: &str) -> Response {
-    let r = Rejection::new(ErrorCode::InvalidRequest, rules::QUERY_ENCODING, message).hint(message);
-    pages::error_page(state, StatusCode::BAD_REQUEST, &r)
+    let r = Rejection::new(ErrorCode::InvalidRequest, rules::CONSENT_FORM, message).hint(
+        "Post the form the page carries, with its hidden fields; or start again from the application.",
+    );
+    pages::error_page_after(state, StatusCode::BAD_REQUEST, &r, START_AGAIN)
+}
+
+fn unknown_user_page(state: &AppState, email: &str) -> Response {
+    let known: Vec<String> = state
+        .store()
+        .users()
+        .iter()
+        .map(|u| format!("`{}`", u.email))
+        .collect();
+    let r = Rejection::new(
+        ErrorCode::InvalidRequest,
+        rules::CONSENT_FORM,
+        format!("no fixture user has the email `{email}`"),
+    )
+    .hint(format!("Sign in as one of {}.", known.join(", ")));
+    pages::error_page_after(state, StatusCode::BAD_REQUEST, &r, START_AGAIN)
+}
+
+/// The pending authorization behind a page was answered already, has expired, or is unknown.
+fn gone_page(state: &AppState, gone: Gone) -> Response {
+    let minutes = PENDING_LIFETIME_SECS / 60;
+    let (description, hint) = match gone {
+        Gone::Answered { ago, granted } => (
+            format!(
+                "this authorization was already answered {ago} s ago ({})",
+                if granted { "granted" } else { "denied" }
+            ),
+            "The browser went Back to a page whose request has had its answer: each sign-in answers one authorization request, once. Start again from the application; it sends a new /oauth/authorize request.".to_owned(),
+        ),
+        Gone::Expired { age } => (
+            format!("this authorization request was made {age} s ago; the sign-in pages are valid for {minutes} minutes"),
+            "Start again from the application; it sends a new /oauth/authorize request.".to_owned(),
+        ),
+        Gone::Unknown => (
+            "this authorization request is unknown (the mock was restarted or reset, or the link was cut)".to_owned(),
+            "Start again from the application; it sends a new /oauth/authorize request.".to_owned(),
+        ),
+    };
+    let r = Rejection::new(ErrorCode::InvalidRequest, rules::CONSENT_FORM, description).hint(hint);
+    pages::error_page_after(state, StatusCode::BAD_REQUEST, &r, START_AGAIN)
 }

@@ -37,7 +37,9 @@ pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         .map(|g| {
             minijinja::context! {
                 client_id => g.client_id, app_name => g.app_name, company => g.company,
-                scopes => g.scopes.to_string(), granted_at => g.granted_at.rfc3339(),
+                company_id => g.company_id.unwrap_or_default(),
+                scopes => g.scopes.to_string(), granted_at => g.granted_at.human(),
+                granted_iso => g.granted_at.rfc3339(),
             }
         })
         .collect();
@@ -58,7 +60,8 @@ pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
     )
 }
 
-/// `POST /account/applications/revoke` with `user` and `client_id`.
+/// `POST /account/applications/revoke` with `user`, `client_id` and `company_id` (the grant
+/// in that company only; empty for an individual account's grant; absent: every company).
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(form) = form::parse(&body) else {
         return (StatusCode::BAD_REQUEST, "the form does not parse").into_response();
@@ -81,7 +84,17 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let Some(user_id) = store.user_by_email(email).map(|u| u.id.clone()) else {
         return (StatusCode::NOT_FOUND, "no fixture user has this email").into_response();
     };
-    store.revoke_grant(&user_id, client_id, now);
+    let company = match form.value("company_id") {
+        Ok(c) => c.map(|c| (!c.is_empty()).then_some(c)),
+        Err(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "`company_id` appears more than once",
+            )
+                .into_response()
+        }
+    };
+    store.revoke_grant(&user_id, client_id, company, now);
     drop(store);
     let back = format!("/account/applications?{}", form::encode(&[("user", email)]));
     (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response()

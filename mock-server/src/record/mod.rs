@@ -277,7 +277,7 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
                     let now = state.clock().now();
                     let mut store = state.store();
                     if let Some(id) = store.user_by_email(&user).map(|u| u.id.clone()) {
-                        store.revoke_grant(&id, &client_id, now);
+                        store.revoke_grant(&id, &client_id, None, now);
                     }
                 }
                 Action::Fault(f) => state.script().arm(f),

@@ -25,9 +25,12 @@ use crate::mask::SecretMatcher;
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 mod graveyard;
+mod pending;
 
 pub use graveyard::Retired;
 use graveyard::{retired_refresh, Graveyard};
+use pending::PendingAuthorizations;
+pub use pending::{Gone, Pending, MAX_PENDING, PENDING_LIFETIME_SECS};
 use std::sync::Arc;
 
 use crate::clock::Instant;
@@ -41,8 +44,6 @@ use crate::rules;
 pub const CODE_LIFETIME_SECS: u64 = 60;
 /// An access token is valid this long (the guide: 60 minutes).
 pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 3600;
-/// A pending authorization (login and consent pages) is kept this long.
-pub const PENDING_LIFETIME_SECS: u64 = 600;
 /// Used and expired codes are remembered this long after expiry, to explain a late or
 /// repeated redemption.
 pub const CODE_MEMORY_SECS: u64 = 60;
@@ -52,8 +53,6 @@ pub const TOMBSTONE_MEMORY_SECS: u64 = 24 * 3600;
 pub const MAX_TOMBSTONES: usize = 20_000;
 /// Live token families a single grant may hold.
 pub const MAX_FAMILIES_PER_GRANT: usize = 100;
-/// Pending authorizations kept at once; the oldest go first.
-pub const MAX_PENDING: usize = 10_000;
 /// How often (mock time) the purge runs.
 /// Lengths of the codes and tokens the mock issues (alphanumeric).
 pub const CODE_LEN: usize = 32;
@@ -136,14 +135,6 @@ struct Code {
     state: CodeState,
 }
 
-/// An authorization request waiting for the login and consent pages.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: String,
-    pub request: AuthRequest,
-    pub created_at: Instant,
-}
-
 /// What an authorization request asks for, once validated.
 #[derive(Debug, Clone)]
 pub struct AuthRequest {
@@ -199,8 +190,7 @@ pub struct Store {
     /// Every client secret, for the log's masking pass; rebuilt when an app is registered.
     secret_matcher: SecretMatcher,
     documents: Vec<Document>,
-    pending: Map<String, Pending>,
-    pending_order: VecDeque<String>,
+    pending: PendingAuthorizations,
     codes: Map<String, Code>,
     refresh: Map<String, RefreshEntry>,
     access: Map<String, AccessEntry>,
@@ -232,8 +222,7 @@ impl Store {
                 .map(|a| (a.client_id.clone(), a.clone()))
                 .collect(),
             documents,
-            pending: Map::default(),
-            pending_order: VecDeque::new(),
+            pending: PendingAuthorizations::default(),
             codes: Map::default(),
             refresh: Map::default(),
             access: Map::default(),
@@ -358,35 +347,17 @@ impl Store {
 
     pub fn begin_pending(&mut self, req: AuthRequest, now: Instant) -> String {
         self.maybe_purge(now);
-        while self.pending.len() >= MAX_PENDING {
-            match self.pending_order.pop_front() {
-                Some(old) => {
-                    self.pending.remove(&old);
-                }
-                None => break,
-            }
-        }
-        let id = new_token(24);
-        self.pending.insert(
-            id.clone(),
-            Pending {
-                id: id.clone(),
-                request: req,
-                created_at: now,
-            },
-        );
-        self.pending_order.push_back(id.clone());
-        id
+        self.pending.begin(req, now)
     }
 
-    pub fn pending(&self, id: &str, now: Instant) -> Option<&Pending> {
-        self.pending
-            .get(id)
-            .filter(|p| now < p.created_at.plus_secs(PENDING_LIFETIME_SECS))
+    /// The pending authorization `id`, or why it cannot be answered any more.
+    pub fn pending(&self, id: &str, now: Instant) -> Result<&Pending, Gone> {
+        self.pending.get(id, now)
     }
 
-    pub fn finish_pending(&mut self, id: &str) -> Option<Pending> {
-        self.pending.remove(id)
+    /// Answers it: it cannot be answered again.
+    pub fn finish_pending(&mut self, id: &str, now: Instant, granted: bool) -> Option<Pending> {
+        self.pending.finish(id, now, granted)
     }
 
     /// The user granted: record the grant and issue a code.
@@ -732,11 +703,23 @@ impl Store {
 
     /// Revokes every grant of `user_id` to `client_id` (in all companies). Returns how many
     /// grants were revoked.
-    pub fn revoke_grant(&mut self, user_id: &str, client_id: &str, now: Instant) -> usize {
+    /// Revokes the user's grants of `client_id`: in one company (`Some(Some(id))`), the
+    /// individual account's (`Some(None)`), or in every company (`None`). How many.
+    pub fn revoke_grant(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        company: Option<Option<&str>>,
+        now: Instant,
+    ) -> usize {
         let keys: Vec<Arc<GrantKey>> = self
             .grants
             .keys()
-            .filter(|k| k.user_id == user_id && k.client_id == client_id)
+            .filter(|k| {
+                k.user_id == user_id
+                    && k.client_id == client_id
+                    && company.is_none_or(|c| k.company_id.as_deref() == c)
+            })
             .cloned()
             .collect();
         for key in &keys {
@@ -864,10 +847,7 @@ impl Store {
     pub fn purge(&mut self, now: Instant) {
         self.codes
             .retain(|_, c| now < c.issued_at.plus_secs(CODE_LIFETIME_SECS + CODE_MEMORY_SECS));
-        self.pending
-            .retain(|_, p| now < p.created_at.plus_secs(PENDING_LIFETIME_SECS));
-        let pending = &self.pending;
-        self.pending_order.retain(|id| pending.contains_key(id));
+        self.pending.purge(now);
         // Live and rotated refresh tokens are bounded by the families; retired ones by the
         // graveyard. Access tokens: at most two per family, forgotten a day after expiry.
         self.access

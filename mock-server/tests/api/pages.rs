@@ -316,11 +316,55 @@ async fn an_unknown_or_stale_authorization_request_is_explained() {
             encode(&[("request", &request), ("user", ALICE)])
         ))
         .await;
-    assert_eq!(stale.status, 400);
+    assert_rejected(&stale, 400, "consent-form");
     assert!(
-        stale.body.contains("older than 10 minutes"),
+        stale.body.contains("made 601 s ago")
+            && stale.body.contains("valid for 10 minutes")
+            && !stale.body.contains("registered client"),
         "{}",
         stale.body
+    );
+    // The login form refuses it too, instead of passing it on to the consent page.
+    let login_form = m
+        .post_form(
+            "/oauth/login",
+            encode(&[
+                ("request", &request),
+                ("user", ALICE),
+                ("csrf", &input_value(&page.body, "csrf")),
+            ]),
+        )
+        .await;
+    assert_rejected(&login_form, 400, "consent-form");
+    // A fresh one is accepted.
+    let (consent, _) = login(&m, WEB, &[], ALICE).await;
+    assert_eq!(consent.status, 200, "{}", consent.body);
+}
+
+/// Back, then Grant again: the answered request is explained, and no second code is issued.
+#[tokio::test]
+async fn back_then_grant_again_says_the_request_was_answered() {
+    let m = spawn_mock().await;
+    let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], ALICE).await;
+    let granted = answer(&m, &consent, &request, "grant", &[]).await;
+    assert!(granted.location_param("code").is_some(), "{}", granted.body);
+    m.advance(12).await;
+    let again = answer(&m, &consent, &request, "grant", &[]).await;
+    assert_rejected(&again, 400, "consent-form");
+    assert!(again.header("location").is_none(), "no second code");
+    assert!(
+        again.body.contains("already answered 12 s ago (granted)")
+            && again.body.contains("went Back")
+            && again.body.contains("start again from the application")
+            && !again.body.contains("registered client"),
+        "{}",
+        again.body
+    );
+    assert_eq!(
+        again.body.matches("already answered").count(),
+        1,
+        "said once: {}",
+        again.body
     );
 }
 
@@ -362,4 +406,110 @@ async fn a_consent_posted_from_another_site_is_refused_and_issues_no_code() {
     assert_rejected(&forged, 403, "form-token");
     let granted = answer(&m, &consent, &request, "grant", &[]).await;
     assert!(granted.location_param("code").is_some(), "{}", granted.body);
+}
+
+/// A user with a grant in two companies sees two entries; revoking one leaves the other.
+#[tokio::test]
+async fn revoking_a_grant_in_one_company_leaves_the_other() {
+    let m = spawn_mock().await;
+    let mut tokens = vec![];
+    for company in [ACME, GLOBEX] {
+        m.script_consent("grant", BOB, Some(company)).await;
+        let r = m
+            .authorize(WEB, &[("redirect_uri", WEB.redirect), ("state", "s")])
+            .await;
+        let code = r.location_param("code").expect("code");
+        tokens.push(assert_tokens(&m.redeem(WEB, &code).await));
+    }
+    let page = m
+        .get(&format!(
+            "/account/applications?{}",
+            encode(&[("user", BOB)])
+        ))
+        .await;
+    assert_eq!(
+        page.body.matches("class=\"card grant\"").count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Revoke for Globex Fabrication")
+            && page.body.contains("Revoke for Acme Robotics"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<time datetime=\"2026-01-01T00:00:00Z\">1 Jan 2026, 00:00:00 UTC</time>"),
+        "{}",
+        page.body
+    );
+    let revoked = m
+        .post_form(
+            "/account/applications/revoke",
+            encode(&[
+                ("user", BOB),
+                ("client_id", WEB.client_id),
+                ("company_id", GLOBEX),
+                ("csrf", &input_value(&page.body, "csrf")),
+            ]),
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert_eq!(
+        m.sessioninfo(&tokens[0].0).await.status,
+        200,
+        "Acme's grant stays"
+    );
+    assert_rejected(&m.sessioninfo(&tokens[1].0).await, 401, "grant-active");
+    let after = m.get(revoked.location()).await;
+    assert_eq!(
+        after.body.matches("class=\"card grant\"").count(),
+        1,
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("for Acme Robotics"), "{}", after.body);
+}
+
+/// Hints on pages show Markdown code spans as code, and pages fit a phone's width.
+#[tokio::test]
+async fn page_hints_render_code_spans_and_pages_have_a_viewport() {
+    let m = spawn_mock().await;
+    let r = m
+        .authorize(
+            WEB,
+            &[("redirect_uri", "http://localhost:3000/oauth/callback/")],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("<code>http:&#x2f;&#x2f;localhost:3000&#x2f;oauth&#x2f;callback</code>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains('`'), "no literal backticks: {}", r.body);
+    let login_page = m.authorize(WEB, &[]).await;
+    for page in [&r, &login_page, &m.get("/account/applications").await] {
+        assert!(page.body.contains("name=\"viewport\""), "{}", page.body);
+    }
+}
+
+/// The consent page says where the browser goes next, and that a light user is read-only.
+#[tokio::test]
+async fn consent_says_where_the_browser_goes_and_that_light_users_read_only() {
+    let m = spawn_mock().await;
+    let (consent, _) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], CAROL).await;
+    assert!(consent.body.contains("id=\"light\""), "{}", consent.body);
+    assert!(consent.body.contains("read-only"), "{}", consent.body);
+    assert!(
+        consent.body.contains(
+            "sent to <code>http:&#x2f;&#x2f;localhost:3000&#x2f;oauth&#x2f;callback</code>"
+        ),
+        "{}",
+        consent.body
+    );
+    let (alice, _) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], ALICE).await;
+    assert!(!alice.body.contains("id=\"light\""), "{}", alice.body);
 }

@@ -115,7 +115,7 @@ async fn undecodable_paths_and_queries_get_explained_errors() {
     assert_rejected(&api, 404, "api-route");
     assert!(api.header("x-api-version").is_some());
     let consent = m.get("/oauth/consent?request=%zz&user=x").await;
-    assert_rejected(&consent, 400, "query-encoding");
+    assert_rejected(&consent, 400, "consent-form");
     let grants = m.get("/account/applications?user=%zz").await;
     assert_eq!(grants.status, 400);
     assert_eq!(m.get("/account/applications").await.status, 200);
@@ -279,11 +279,11 @@ async fn expired_codes_and_pending_requests_are_purged() {
         Some(0),
         "then forgotten"
     );
-    m.advance(600).await;
+    m.advance(600 + 3600).await;
     assert_eq!(
         tables(m.get("/__mock/health").await.json()).1,
         Some(0),
-        "pending requests last 10 minutes"
+        "pending requests last 10 minutes, and are remembered an hour to explain their use"
     );
 }
 
