@@ -1,173 +1,26 @@
-//! One HAR 1.2 file per scenario (`check --har DIR`): the scenario's traffic with the mock, as
-//! Chrome DevTools, Charles or Burp open it — the guide tells developers to inspect their
-//! OAuth traffic with such tools. Secrets are masked and codes and tokens are fingerprints,
-//! as in the mock's log; response bodies are not kept (they carry tokens).
+//! One HAR 1.2 file per scenario (`check --har DIR`): the scenario's traffic with the mock
+//! ([`mock_server::record::har`] builds the entries, as for the mock's live
+//! `GET /__mock/requests.har`).
 
-use har::v1_2::{
-    Cache, Content, Entries, Headers, Log, Params, PostData, QueryString, Request, Response,
-    Timings,
-};
-use har::{Har, Spec};
-use mock_server::record::Exchange;
+use har::Har;
+pub use mock_server::record::har::to_json;
 
 use crate::report::{RunMeta, ScenarioResult};
 
 /// The HAR document of one scenario.
 pub fn scenario_har(result: &ScenarioResult, meta: &RunMeta) -> Har {
-    let entries = result.traffic.iter().map(|e| entry(e, result)).collect();
-    Har {
-        log: Spec::V1_2(Log {
-            creator: har::v1_2::Creator {
-                name: meta.tool.name.to_owned(),
-                version: meta.tool.version.to_owned(),
-                comment: None,
-            },
-            browser: None,
-            pages: None,
-            entries,
-            comment: Some(format!(
-                "onshape-mock check, scenario {} ({}): {}",
-                result.id, result.title, result.end
-            )),
-        }),
-    }
-}
-
-/// The HAR document as JSON.
-pub fn to_json(har: &Har) -> Result<String, har::Error> {
-    har::to_json(har)
-}
-
-fn headers(list: &[(String, String)]) -> Vec<Headers> {
-    list.iter()
-        .map(|(name, value)| Headers {
-            name: name.clone(),
-            value: value.clone(),
-            comment: None,
-        })
-        .collect()
-}
-
-fn entry(e: &Exchange, result: &ScenarioResult) -> Entries {
-    let base = if e.origin == "api" {
-        &result.origins.api
-    } else {
-        &result.origins.oauth
-    };
-    let query = e.raw_query.as_deref().unwrap_or_default();
-    let url = if query.is_empty() {
-        format!("{base}{}", e.path)
-    } else {
-        format!("{base}{}?{query}", e.path)
-    };
-    let query_string = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(name, value)| QueryString {
-            name: name.into_owned(),
-            value: value.into_owned(),
-            comment: None,
-        })
+    use mock_server::record::har;
+    let entries = result
+        .traffic
+        .iter()
+        .map(|e| har::entry(e, &result.origins.oauth, &result.origins.api))
         .collect();
-    let post_data = e.form.as_ref().map(|fields| PostData {
-        mime_type: "application/x-www-form-urlencoded".to_owned(),
-        text: Some(
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&"),
+    har::document(
+        entries,
+        (meta.tool.name, meta.tool.version),
+        format!(
+            "onshape-mock check, scenario {} ({}): {}",
+            result.id, result.title, result.end
         ),
-        params: Some(
-            fields
-                .iter()
-                .map(|(k, v)| Params {
-                    name: k.clone(),
-                    value: Some(v.clone()),
-                    file_name: None,
-                    content_type: None,
-                    comment: None,
-                })
-                .collect(),
-        ),
-        comment: Some("secrets masked, codes and tokens as fingerprints".to_owned()),
-    });
-    let mut comment = vec![format!("#{}", e.id)];
-    if let Some(rule) = e.rule {
-        comment.push(format!("rule {rule}"));
-    }
-    if let Some(hint) = &e.hint {
-        comment.push(hint.clone());
-    }
-    if let Some(w) = e.warning {
-        comment.push(format!("warning {w}"));
-    }
-    if e.fault {
-        comment.push("injected fault".to_owned());
-    }
-    comment.extend(e.actions.iter().cloned());
-    Entries {
-        pageref: None,
-        started_date_time: e.at.clone(),
-        time: 0.0,
-        request: Request {
-            method: e.method.clone(),
-            url,
-            http_version: "HTTP/1.1".to_owned(),
-            cookies: vec![],
-            headers: headers(&e.headers),
-            query_string,
-            post_data,
-            headers_size: -1,
-            body_size: -1,
-            comment: None,
-        },
-        response: Response {
-            status: i64::from(e.status),
-            status_text: reason(e.status),
-            http_version: "HTTP/1.1".to_owned(),
-            cookies: vec![],
-            headers: headers(&e.response_headers),
-            content: Content {
-                size: 0,
-                compression: None,
-                // HAR 1.2 wants both fields, empty or not.
-                mime_type: Some(
-                    e.response_header("content-type")
-                        .unwrap_or("x-unknown")
-                        .to_owned(),
-                ),
-                text: None,
-                encoding: None,
-                comment: Some("response bodies are not recorded: they carry tokens".to_owned()),
-            },
-            redirect_url: Some(e.location.clone().unwrap_or_default()),
-            headers_size: -1,
-            body_size: -1,
-            comment: None,
-        },
-        cache: Cache {
-            before_request: None,
-            after_request: None,
-        },
-        timings: Timings {
-            blocked: None,
-            dns: None,
-            connect: None,
-            send: 0.0,
-            wait: 0.0,
-            receive: 0.0,
-            ssl: None,
-            comment: None,
-        },
-        server_ip_address: None,
-        connection: None,
-        comment: Some(comment.join(" — ")),
-    }
-}
-
-fn reason(status: u16) -> String {
-    reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
-        .to_owned()
+    )
 }

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/__mock/faults", post(add_fault))
         .route("/__mock/triggers", post(add_trigger))
         .route("/__mock/script", get(get_script))
+        .merge(crate::inspector::routes())
         .layer(axum::middleware::from_fn(loopback_only))
 }
 
@@ -96,7 +97,12 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "tables": tables }))
+    let urls = state
+        .urls()
+        .map(|u| json!({ "oauth": u.oauth, "api": u.api }));
+    Json(json!({
+        "status": "ok", "version": env!("CARGO_PKG_VERSION"), "tables": tables, "urls": urls,
+    }))
 }
 
 fn clock_json(state: &AppState) -> Value {

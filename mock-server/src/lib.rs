@@ -17,6 +17,8 @@
 //!   each surface renders a rejection.
 //! - Parsing at the edge: [`form`] (strict form/query decoding), [`domain`] (scopes,
 //!   redirect URIs, credentials), [`fixtures`] and [`model`] (what the mock starts with).
+//! - [`landing`]: `GET /`, the page a newcomer opens first; [`inspector`]: the live
+//!   request log page (`/__mock/ui`) and the log as HAR.
 //! - [`pages`]: the HTML templates; [`script`]: injected faults and triggers (scripted
 //!   events for tests and the conformance runner).
 
@@ -28,6 +30,8 @@ pub mod domain;
 pub mod error;
 pub mod fixtures;
 pub mod form;
+pub mod inspector;
+pub mod landing;
 pub mod mask;
 pub mod model;
 pub mod oauth;
@@ -89,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::routes())
         .merge(api::routes())
         .merge(control::routes())
+        .merge(landing::routes())
         .fallback(not_found)
         .layer(record::RecordLayer::new(state.clone()))
         .with_state(state)
@@ -176,6 +181,6 @@ async fn not_found(req: Request) -> Response {
         rules::API_ROUTE,
         format!("nothing is served at {}", req.uri().path()),
     )
-    .hint("The mock serves /oauth/authorize, /oauth/token, /api/…, /account/applications and the control API under /__mock.")
+    .hint("The mock serves /oauth/authorize, /oauth/token, /api/…, /account/applications and the control API under /__mock; GET / lists them all.")
     .into_response()
 }

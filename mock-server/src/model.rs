@@ -29,6 +29,18 @@ pub enum Plan {
     EduStudent,
 }
 
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Enterprise => "enterprise",
+            Plan::Professional => "professional",
+            Plan::Standard => "standard",
+            Plan::Free => "free",
+            Plan::EduStudent => "edu-student",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: String,

@@ -27,6 +27,11 @@ pub fn environment(form_token: &str) -> Environment<'static> {
         ("oob.html", include_str!("../templates/oob.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("grants.html", include_str!("../templates/grants.html")),
+        ("landing.html", include_str!("../templates/landing.html")),
+        (
+            "inspector.html",
+            include_str!("../templates/inspector.html"),
+        ),
     ];
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
@@ -43,11 +48,11 @@ fn code_spans(text: &str) -> minijinja::Value {
     use std::fmt::Write;
     let parts: Vec<&str> = text.split('`').collect();
     let mut out = String::with_capacity(text.len() + 16);
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         let _ = write!(out, "{}", minijinja::HtmlEscape(text));
     } else {
         for (i, part) in parts.iter().enumerate() {
-            if i % 2 == 1 {
+            if !i.is_multiple_of(2) {
                 let _ = write!(out, "<code>{}</code>", minijinja::HtmlEscape(part));
             } else {
                 let _ = write!(out, "{}", minijinja::HtmlEscape(part));

@@ -156,6 +156,10 @@ pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMo
             listeners.push((api, Origin::Api));
         }
     }
+    state.set_urls(crate::state::Urls {
+        oauth: format!("http://{oauth_addr}"),
+        api: format!("http://{api_addr}"),
+    });
     let (tx, rx) = watch::channel(false);
     let tasks = listeners
         .into_iter()
@@ -185,12 +189,20 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
     let _ = writeln!(out, "onshape-mock {} is running", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(
         out,
+        "  Start here:      http://{oauth}/   (apps with authorize links, users, control API, request inspector)"
+    );
+    let _ = writeln!(
+        out,
         "  OAuth base URL:  http://{oauth}   (GET /oauth/authorize, POST /oauth/token)"
     );
     let _ = writeln!(out, "  API base URL:    http://{api}/api");
     let _ = writeln!(
         out,
         "  Control API:     http://{oauth}/__mock   (loopback only)"
+    );
+    let _ = writeln!(
+        out,
+        "  Inspector:       http://{oauth}/__mock/ui   (requests as they happen, with the rule broken)"
     );
     let _ = writeln!(
         out,

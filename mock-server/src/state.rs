@@ -109,6 +109,15 @@ struct Inner {
     templates: minijinja::Environment<'static>,
     /// The anti-forgery token every page form carries (one per process).
     form_token: String,
+    /// Where the origins listen, once [`crate::server::spawn`] has bound them.
+    urls: std::sync::OnceLock<Urls>,
+}
+
+/// The base URLs of a running mock's origins (the same when one listener serves both).
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub oauth: String,
+    pub api: String,
 }
 
 impl AppState {
@@ -133,6 +142,7 @@ impl AppState {
                 clock,
                 templates: crate::pages::environment(&form_token),
                 form_token,
+                urls: std::sync::OnceLock::new(),
                 config,
             }),
         })
@@ -210,6 +220,15 @@ impl AppState {
     /// The token page forms carry against cross-site request forgery.
     pub fn form_token(&self) -> &str {
         &self.inner.form_token
+    }
+
+    /// The origins' base URLs, once bound (`None` for a router driven without sockets).
+    pub fn urls(&self) -> Option<&Urls> {
+        self.inner.urls.get()
+    }
+
+    pub(crate) fn set_urls(&self, urls: Urls) {
+        let _ = self.inner.urls.set(urls);
     }
 
     pub fn templates(&self) -> &minijinja::Environment<'static> {

@@ -185,3 +185,261 @@ fn check_reports_read_as_english() {
     assert!(stdout.contains("\n1 scenario: 1 passed"), "{stdout}");
     assert!(stdout.contains("0 MUST failures"), "{stdout}");
 }
+
+/// A mock on a free port, as README's first set-up command starts it (built-in fixtures).
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    url: String,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Served {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", &port.to_string()])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts");
+        let banner = super::banner(&mut child);
+        assert!(banner.contains("Start here:"), "{banner}");
+        Served {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first ```sh block after `heading` in README.
+fn readme_block(heading: &str) -> String {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README.md");
+    let section = readme
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has `{heading}`"));
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block");
+    block.to_owned()
+}
+
+#[test]
+fn readmes_curl_flow_runs_as_written() {
+    let mock = Served::start(&[]);
+    let script = readme_block("## A full flow with curl");
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("M", &mock.url)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("code: ") && l.len() > 10),
+        "step 1 printed a code:\n{stdout}"
+    );
+    let alice = lines
+        .iter()
+        .filter(|l| l.contains("\"email\":\"alice@example.com\""))
+        .count();
+    assert_eq!(
+        alice, 2,
+        "sessioninfo answered before expiry and after the refresh:\n{stdout}"
+    );
+    for rule in [
+        "access-token-expired",
+        "token-post",
+        "token-form-body",
+        "client-id-encoded",
+    ] {
+        assert!(
+            stdout.contains(&format!("\"rule\":\"{rule}\"")),
+            "{rule}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("\"name\":\"New part\""), "{stdout}");
+    assert!(stdout.contains("\"status\":\"reset\""), "{stdout}");
+}
+
+#[test]
+fn token_prints_a_working_token_in_one_command() {
+    let mock = Served::start(&["--clock", "frozen"]);
+    let token = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["token", "--mock", &mock.url])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = token(&["--user", "alice@example.com", "--export"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The export lines work in a shell, and the token works on the API.
+    let script = format!(
+        "{stdout}\ncurl -s \"$ONSHAPE_API_URL/api/users/sessioninfo\" -H \"Authorization: Bearer $ONSHAPE_ACCESS_TOKEN\"\n"
+    );
+    let call = Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .expect("bash");
+    let answer = String::from_utf8_lossy(&call.stdout);
+    assert!(
+        answer.contains("\"email\":\"alice@example.com\""),
+        "{answer}"
+    );
+    // The consent script was put back: the pages answer again.
+    let consent = super::get(mock.port, "/__mock/consent");
+    assert!(consent.contains("\"decision\":\"prompt\""), "{consent}");
+    // The flow is in the log, as a client's.
+    let log = super::get(mock.port, "/__mock/requests");
+    assert!(
+        log.contains("\"path\":\"/oauth/authorize\"") && log.contains("\"path\":\"/oauth/token\""),
+        "{log}"
+    );
+
+    // Text: the token, and a curl line to try; fewer scopes when asked.
+    let out = token(&["--user", "alice@example.com", "--scope", "OAuth2Read"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("access_token:") && text.contains("curl -H 'Authorization: Bearer "),
+        "{text}"
+    );
+
+    // Mistakes are named before anything is asked of the mock.
+    for (args, message) in [
+        (
+            vec!["--user", "bob@example.com"],
+            "add --company with one of c0ffee00000000000000a11a (Acme Robotics)",
+        ),
+        (
+            vec!["--user", "dave@example.com"],
+            "the users are: alice@example.com",
+        ),
+        (
+            vec!["--user", "alice@example.com", "--app", "Nope"],
+            "the applications are: Acme Web Previewer",
+        ),
+        (
+            vec!["--user", "alice@example.com", "--scope", "OAuth2Share"],
+            "invalid_scope",
+        ),
+        (
+            vec!["--user", "alice@example.com", "--client-secret", "WRONG"],
+            "pass the same --fixtures FILE",
+        ),
+    ] {
+        let out = token(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    // Bob, in his second company.
+    let out = token(&[
+        "--user",
+        "bob@example.com",
+        "--company",
+        "Globex Fabrication",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["company_id"], "c0ffee00000000000000b22b");
+    assert_eq!(json["token_type"], "Bearer");
+}
+
+#[test]
+fn token_says_how_to_get_a_mock_or_starts_one() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(BIN)
+        .args(["token", "--user", "alice@example.com", "--mock", &url])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("onshape-mock serve") && stderr.contains("--start"),
+        "{stderr}"
+    );
+    // --start: the tokens, then it keeps serving them.
+    let mut child = Command::new(BIN)
+        .args([
+            "token",
+            "--user",
+            "alice@example.com",
+            "--mock",
+            &url,
+            "--start",
+            "--export",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let exports = super::banner_until(&mut child, "ONSHAPE_CLIENT_SECRET");
+    let access = exports
+        .lines()
+        .find_map(|l| l.strip_prefix("export ONSHAPE_ACCESS_TOKEN='"))
+        .and_then(|l| l.strip_suffix('\''))
+        .expect("an access token");
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("still serving");
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /api/users/sessioninfo HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {access}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn fixtures_prints_a_file_serve_accepts() {
+    let out = Command::new(BIN).arg("fixtures").output().expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("[[apps]]") && text.contains("# [[companies]]"),
+        "{text}"
+    );
+    let path = scratch_file("printed.toml", &text);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "0", "--fixtures", &path])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let banner = super::banner(&mut child);
+    assert!(banner.contains("Acme Web Previewer"), "{banner}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -2,7 +2,8 @@
 //! route, stamps `X-Request-ID`, and appends the exchange — with secrets masked and the
 //! rule the route enforced — to the log that `GET /__mock/requests` returns. Every logged
 //! string is masked ([`crate::mask`]) and cut to the per-exchange bounds; the log
-//! ([`log`]: `Exchange`, `RequestLog`) is bounded in count and in bytes.
+//! ([`log`]: `Exchange`, `RequestLog`) is bounded in count and in bytes; [`har`] writes it
+//! as HAR 1.2. Reading the log (`GET /__mock/requests`, `.har`, `/__mock/ui`) is not logged.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,6 +15,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+pub mod har;
 mod log;
 
 pub use log::{Exchange, RequestLog, MAX_LOGGED_FIELDS, MAX_LOGGED_VALUE};
@@ -23,6 +25,14 @@ use crate::mask;
 use crate::script::{Action, Event, Fault};
 use crate::state::AppState;
 use crate::Origin;
+
+/// The routes that show the log (JSON, HAR, the inspector page).
+fn reads_the_log(path: &str) -> bool {
+    matches!(
+        path,
+        "/__mock/requests" | "/__mock/requests.har" | "/__mock/ui"
+    )
+}
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -178,6 +188,11 @@ where
         fault: fault.is_some(),
         actions,
     };
+    // Reading the log is not logged: the inspector polls it every second, and would push
+    // the exchanges it shows out of the bounded log.
+    if exchange.method == "GET" && reads_the_log(&exchange.path) && exchange.rule.is_none() {
+        return Ok(response);
+    }
     let size = exchange.bound();
     exchange.mask_known(&*state.store());
     tracing::info!(

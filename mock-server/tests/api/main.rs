@@ -12,6 +12,7 @@ mod concurrency;
 mod connections;
 mod control;
 mod fuzz;
+mod landing;
 mod pages;
 mod properties;
 mod robustness;
