@@ -320,7 +320,7 @@ async fn code_of(resp: reqwest::Response) -> anyhow::Result<String> {
         page.split(&format!("id=\"{id}\">"))
             .nth(1)
             .and_then(|rest| rest.split("</p>").next())
-            .map(strip_tags)
+            .map(conformance::browser::strip_tags)
             .unwrap_or_default()
     };
     bail!(
@@ -328,26 +328,6 @@ async fn code_of(resp: reqwest::Response) -> anyhow::Result<String> {
         text("error"),
         text("hint")
     )
-}
-
-/// An error page's paragraph as text.
-fn strip_tags(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&#x2f;", "/")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
 }
 
 /// Single-quoted for a POSIX shell.

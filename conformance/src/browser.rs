@@ -234,7 +234,10 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-pub(crate) fn strip_tags(s: &str) -> String {
+/// A page fragment as text: tags dropped, entities decoded, `<code>` spans back in the
+/// backticks the mock's hints are written with.
+pub fn strip_tags(s: &str) -> String {
+    let s = s.replace("<code>", "`").replace("</code>", "`");
     let mut out = String::new();
     let mut in_tag = false;
     for c in s.chars() {
@@ -266,5 +269,9 @@ mod tests {
         );
         assert_eq!(attr_after(html, "<option value=\"").as_deref(), Some("c1"));
         assert_eq!(strip_tags("<strong>x</strong>: y &amp; z"), "x: y & z");
+        assert_eq!(
+            strip_tags("an unencoded <code>=</code>"),
+            "an unencoded `=`"
+        );
     }
 }

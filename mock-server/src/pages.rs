@@ -63,15 +63,16 @@ fn code_spans(text: &str) -> minijinja::Value {
 }
 
 /// What every page is sent with: no framing by another site (clickjacking, RFC 6749
-/// §10.13), no content sniffing, no referrer (page URLs carry request ids).
+/// §10.13), no content sniffing, no referrer to other sites (page URLs carry request ids).
+/// `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with
+/// the page's own form posts, which [`form_refused`] could not tell from a forgery.
 const PAGE_HEADERS: [(HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "frame-ancestors 'none'; form-action 'self'",
-    ),
+    // No `form-action 'self'`: browsers apply it to the redirect that follows a form post,
+    // and the consent form's answer is a redirect to the application's callback.
+    (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (header::REFERRER_POLICY, "no-referrer"),
+    (header::REFERRER_POLICY, "same-origin"),
 ];
 
 /// Renders `name` with `ctx`; a rendering failure is a 500 that says so.
@@ -171,9 +172,13 @@ pub fn form_refused(state: &AppState, headers: &HeaderMap, form: &Form) -> Optio
         }
     }
     if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
-        let same = origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host));
+        // `null`: a browser hiding the origin (a privacy setting, a sandboxed frame); then
+        // only its own word that the post is same-origin, with the token, lets it through.
+        let same = (origin == "null"
+            && text(HeaderName::from_static("sec-fetch-site")) == Some("same-origin"))
+            || origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host));
         if !same {
             return refuse("the form was posted from another origin");
         }

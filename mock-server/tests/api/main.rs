@@ -8,6 +8,7 @@ mod masking;
 mod api;
 mod authorize;
 mod bounds;
+mod browser;
 mod concurrency;
 mod connections;
 mod control;

@@ -513,3 +513,38 @@ async fn consent_says_where_the_browser_goes_and_that_light_users_read_only() {
     let (alice, _) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], ALICE).await;
     assert!(!alice.body.contains("id=\"light\""), "{}", alice.body);
 }
+
+/// A browser that hides its origin (`Origin: null`) is let through only when it says the post
+/// is same-origin; the pages' referrer policy keeps browsers from hiding it on their own.
+#[tokio::test]
+async fn a_hidden_origin_is_accepted_only_from_the_same_site() {
+    let m = spawn_mock().await;
+    let (consent, request) = login(&m, WEB, &[("redirect_uri", WEB.redirect)], ALICE).await;
+    assert_eq!(consent.header("referrer-policy"), Some("same-origin"));
+    assert_eq!(
+        consent.header("content-security-policy"),
+        Some("frame-ancestors 'none'"),
+        "no form-action: it would block the redirect to the callback"
+    );
+    let action = form_action(&consent.body, "consent");
+    let post = |site: Option<&'static str>| {
+        let mut req = m
+            .http
+            .post(m.url(&action))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", "null")
+            .body(encode(&[
+                ("request", &request),
+                ("decision", "grant"),
+                ("csrf", &input_value(&consent.body, "csrf")),
+            ]));
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        m.send(req)
+    };
+    assert_rejected(&post(None).await, 403, "form-token");
+    assert_rejected(&post(Some("cross-site")).await, 403, "form-token");
+    let granted = post(Some("same-origin")).await;
+    assert!(granted.location_param("code").is_some(), "{}", granted.body);
+}
