@@ -170,6 +170,10 @@ struct Serve {
     /// e.g. a Docker service name). Other names are refused: DNS rebinding protection.
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
+    /// Answer the control API (/__mock) to clients that are not on loopback: a container
+    /// reached through Docker's network. Anyone who reaches the port can then script the mock.
+    #[arg(long)]
+    allow_remote_control: bool,
     /// Time a client has to send a request's head, from connect or from the previous
     /// response (so also how long an idle keep-alive connection stays open).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -522,6 +526,7 @@ fn serve_logged(args: Serve) -> anyhow::Result<()> {
         max_logged_requests: args.max_logged_requests,
         max_log_bytes: args.max_log_bytes,
         allowed_hosts: args.allow_hosts,
+        remote_control: args.allow_remote_control,
         allow_comma_scopes: args.allow_comma_scopes,
         limits: mock_server::Limits {
             head_timeout: args.head_timeout,

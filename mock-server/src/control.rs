@@ -23,7 +23,7 @@ use crate::script::{Action, Fault, Trigger};
 use crate::state::AppState;
 use crate::store::ConsentScript;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/__mock/health", get(health))
         .route("/__mock/clock", get(clock))
@@ -38,27 +38,32 @@ pub fn routes() -> Router<AppState> {
         .route("/__mock/triggers", post(add_trigger))
         .route("/__mock/script", get(get_script))
         .merge(crate::inspector::routes())
-        .layer(axum::middleware::from_fn(loopback_only))
+        .layer(axum::middleware::from_fn_with_state(state, loopback_only))
 }
 
-/// Refuses control requests from anything but loopback, and POSTs that are not JSON.
-async fn loopback_only(req: Request, next: Next) -> Response {
+/// Refuses control requests from anything but loopback (unless `--allow-remote-control`),
+/// and POSTs that are not JSON.
+async fn loopback_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     match peer {
-        Some(addr) if !addr.ip().to_canonical().is_loopback() => ControlError {
-            status: StatusCode::FORBIDDEN,
-            error: "forbidden",
-            field: None,
-            rule: rules::CONTROL_REQUEST.id,
-            message: format!(
-                "the control API answers loopback clients only, not {}",
-                addr.ip()
-            ),
+        Some(addr)
+            if !addr.ip().to_canonical().is_loopback() && !state.config().remote_control =>
+        {
+            ControlError {
+                status: StatusCode::FORBIDDEN,
+                error: "forbidden",
+                field: None,
+                rule: rules::CONTROL_REQUEST.id,
+                message: format!(
+                    "the control API answers loopback clients only, not {} (serve --allow-remote-control answers others, e.g. in a container)",
+                    addr.ip()
+                ),
+            }
+            .into_response()
         }
-        .into_response(),
         // A browser sends a cross-site POST without a preflight only with a "simple" type
         // (text/plain, a form): requiring JSON means a web page cannot reset the mock.
         _ if req.method() == axum::http::Method::POST

@@ -92,7 +92,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(api::routes())
-        .merge(control::routes())
+        .merge(control::routes(state.clone()))
         .merge(landing::routes())
         .fallback(not_found)
         .layer(record::RecordLayer::new(state.clone()))

@@ -33,6 +33,9 @@ pub struct Config {
     /// Host names answered besides IP addresses, `localhost` and `*.localhost` (DNS
     /// rebinding protection), lower case.
     pub allowed_hosts: Vec<String>,
+    /// Answer the control API to clients that are not on loopback (a container reached
+    /// through Docker's network): `serve --allow-remote-control`.
+    pub remote_control: bool,
     /// Timeouts, sizes and the connection cap.
     pub limits: crate::conn::Limits,
 }
@@ -80,6 +83,7 @@ impl Default for Config {
             allow_comma_scopes: false,
             hooks: Hooks::default(),
             allowed_hosts: Vec::new(),
+            remote_control: false,
             limits: crate::conn::Limits::default(),
         }
     }

@@ -3,6 +3,7 @@
 //! `newcomer` follows a new user's first ten minutes: README's commands and curl flow as
 //! written, `token`, `fixtures`, and the declared toolchain.
 
+mod distribution;
 mod newcomer;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -247,6 +247,20 @@ async fn the_control_api_answers_loopback_clients_only() {
         .await
         .expect("answers");
     assert_eq!(local.status(), 200);
+    // serve --allow-remote-control: a container's peers are answered.
+    let open = mock_server::AppState::with_clock(
+        mock_server::Config {
+            remote_control: true,
+            ..mock_server::Config::default()
+        },
+        mock_server::Clock::frozen_at(START),
+    )
+    .expect("state");
+    let remote = mock_server::app(open)
+        .oneshot(from([10, 0, 0, 7]))
+        .await
+        .expect("answers");
+    assert_eq!(remote.status(), 200, "--allow-remote-control answers it");
 }
 
 #[tokio::test]
