@@ -383,6 +383,41 @@ impl ConsentQuery {
     }
 }
 
+/// Why a consent page or form cannot be answered.
+enum NotAnswerable {
+    Gone(Gone),
+    UnknownUser,
+}
+
+impl NotAnswerable {
+    /// The page that says so; rendered once the store is unlocked (it reads the store).
+    fn page(self, state: &AppState, q: &ConsentQuery) -> Response {
+        match self {
+            NotAnswerable::Gone(gone) => gone_page(state, gone),
+            NotAnswerable::UnknownUser => unknown_user_page(state, &q.user),
+        }
+    }
+}
+
+impl ConsentQuery {
+    /// The pending authorization and the user the page is for.
+    fn look_up(
+        &self,
+        store: &crate::store::Store,
+        now: crate::clock::Instant,
+    ) -> Result<(crate::store::Pending, crate::model::User), NotAnswerable> {
+        let pending = store
+            .pending(&self.request, now)
+            .map_err(NotAnswerable::Gone)?
+            .clone();
+        let user = store
+            .user_by_email(&self.user)
+            .ok_or(NotAnswerable::UnknownUser)?
+            .clone();
+        Ok((pending, user))
+    }
+}
+
 /// `POST /oauth/login`: the user picked who to sign in as.
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match page_form(&state, &body) {
@@ -427,16 +462,12 @@ pub async fn consent_page(State(state): State<AppState>, uri: Uri) -> Response {
     };
     let now = state.clock().now();
     let store = state.store();
-    let pending = match store.pending(&q.request, now) {
-        Ok(p) => p.clone(),
-        Err(gone) => {
+    let (pending, user) = match q.look_up(&store, now) {
+        Ok(found) => found,
+        Err(why) => {
             drop(store);
-            return gone_page(&state, gone);
+            return why.page(&state, &q);
         }
-    };
-    let Some(user) = store.user_by_email(&q.user).cloned() else {
-        drop(store);
-        return unknown_user_page(&state, &q.user);
     };
     let Some(app) = store.app(&pending.request.client_id).cloned() else {
         drop(store);
@@ -533,16 +564,12 @@ pub async fn consent(
     // concurrent answers to one request cannot both succeed.
     let (pending, user, company) = {
         let mut store = state.store();
-        let pending = match store.pending(&q.request, now) {
-            Ok(p) => p.clone(),
-            Err(gone) => {
+        let (pending, user) = match q.look_up(&store, now) {
+            Ok(found) => found,
+            Err(why) => {
                 drop(store);
-                return gone_page(&state, gone);
+                return why.page(&state, &q);
             }
-        };
-        let Some(user) = store.user_by_email(&q.user).cloned() else {
-            drop(store);
-            return unknown_user_page(&state, &q.user);
         };
         let wanted = pending.request.company_id.clone().or(chosen);
         let company = match store.resolve_company(&user, wanted.as_deref()) {

@@ -259,6 +259,20 @@ async fn walk(c: Client) {
             .await
         }
     };
+    // On a consent page: Grant, then redeem the code the callback got.
+    let grant_and_redeem = |c: &Client, redirect: &str| {
+        let (c, redirect, redeem) = (c.clone(), redirect.to_owned(), &redeem);
+        async move {
+            c.find(Locator::Id("grant"))
+                .await
+                .expect("grant")
+                .click()
+                .await
+                .expect("grant");
+            let code = callback_code(&c, &redirect).await;
+            redeem(code, redirect).await
+        }
+    };
 
     // The start page: every fixture app with its authorize links.
     c.goto(&m.url("/")).await.expect("start page");
@@ -285,14 +299,7 @@ async fn walk(c: Client) {
         .expect("text");
     assert!(destination.contains(&redirect), "{destination}");
     assert_fits(&c, "consent page").await;
-    c.find(Locator::Id("grant"))
-        .await
-        .expect("grant")
-        .click()
-        .await
-        .expect("grant");
-    let code = callback_code(&c, &redirect).await;
-    let tokens = redeem(code, redirect.clone()).await;
+    let tokens = grant_and_redeem(&c, &redirect).await;
     assert_eq!(tokens.status, 200, "{}", tokens.body);
 
     // Back, then Grant again: the page says the request was answered.
@@ -325,14 +332,7 @@ async fn walk(c: Client) {
         let select = wait_for(&c, "select#company_id").await;
         assert_fits(&c, "consent page with a company choice").await;
         select.select_by_value(company).await.expect("choose");
-        c.find(Locator::Id("grant"))
-            .await
-            .expect("grant")
-            .click()
-            .await
-            .expect("grant");
-        let code = callback_code(&c, &redirect).await;
-        let tokens = redeem(code, redirect.clone()).await;
+        let tokens = grant_and_redeem(&c, &redirect).await;
         let access = tokens.json()["access_token"]
             .as_str()
             .expect("access")
