@@ -31,7 +31,7 @@ enum Command {
     Serve(Serve),
     /// Get an access and a refresh token from a running mock in one command (the whole flow:
     /// authorize, consent, code, token exchange).
-    Token(Token),
+    Token(token::Args),
     /// Print the built-in fixtures: a starting point for `serve --fixtures FILE`.
     Fixtures,
     /// Run a client through the scenarios and judge it against the documented rules.
@@ -46,42 +46,6 @@ enum Command {
     /// List the client rules (MUST/SHOULD, with the documentation sentence) and the mock's
     /// request rules.
     Rules,
-}
-
-#[derive(clap::Args)]
-struct Token {
-    /// The fixture user who grants the authorization.
-    #[arg(long, value_name = "EMAIL")]
-    user: String,
-    /// The application: its name, primary format or client id (default: the first fixture
-    /// application with a redirect URI that is not out-of-band).
-    #[arg(long, value_name = "NAME")]
-    app: Option<String>,
-    /// The scopes to ask for, space-separated (default: all the application registered).
-    #[arg(long, value_name = "SCOPES")]
-    scope: Option<String>,
-    /// The company (id or name); required for a user in several companies.
-    #[arg(long, value_name = "ID")]
-    company: Option<String>,
-    /// The mock's base URL (its OAuth origin).
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
-    mock: String,
-    /// When no mock answers at --mock, start one there (built-in fixtures, or --fixtures),
-    /// print the tokens, and keep serving until Ctrl-C.
-    #[arg(long)]
-    start: bool,
-    /// The fixtures the mock was started with, for the client secret (default: built-in).
-    #[arg(long, value_name = "FILE")]
-    fixtures: Option<PathBuf>,
-    /// The client secret, when the mock's fixtures are not at hand.
-    #[arg(long, value_name = "SECRET")]
-    client_secret: Option<String>,
-    /// Print `export ONSHAPE_ACCESS_TOKEN=…` lines, for `eval "$(onshape-mock token … --export)"`.
-    #[arg(long, conflicts_with = "json")]
-    export: bool,
-    /// Print the token response as JSON, with the client id and the base URLs.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -209,7 +173,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Check(args) => check(args),
-        Command::Token(args) => token(args),
+        Command::Token(args) => token::command(args),
         Command::Fixtures => {
             use std::io::Write;
             let _ = write!(std::io::stdout(), "{}", mock_server::fixtures::DEFAULT_TOML);
@@ -231,6 +195,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// The built-in fixtures, or those of `path`.
 fn read_fixtures(path: Option<&std::path::Path>) -> anyhow::Result<Fixtures> {
     match path {
         None => Ok(Fixtures::builtin()),
@@ -240,65 +205,6 @@ fn read_fixtures(path: Option<&std::path::Path>) -> anyhow::Result<Fixtures> {
             Fixtures::parse(&text).with_context(|| format!("in {}", path.display()))
         }
     }
-}
-
-fn token(args: Token) -> anyhow::Result<ExitCode> {
-    use std::io::Write;
-    let fixtures = read_fixtures(args.fixtures.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mock_url = args.mock.trim_end_matches('/').to_owned();
-    let prepared = token::prepare(token::Request {
-        mock: mock_url.clone(),
-        user: args.user.clone(),
-        app: args.app,
-        scope: args.scope,
-        company: args.company,
-        client_secret: args.client_secret,
-        fixtures: fixtures.clone(),
-    })?;
-    runtime.block_on(async {
-        let mut started = None;
-        if !token::answers(&mock_url).await {
-            if !args.start {
-                anyhow::bail!(
-                    "no onshape-mock answers at {mock_url}: start one with `onshape-mock serve` (in another terminal), or add --start to start one here that keeps running after printing the tokens"
-                );
-            }
-            let addr = url::Url::parse(&mock_url)
-                .ok()
-                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-                .ok_or_else(|| anyhow::anyhow!("--mock {mock_url}: not an http://HOST:PORT URL"))?;
-            let addr = parse_bind(&addr).map_err(|e| anyhow::anyhow!("--mock: {e}"))?;
-            let stop = shutdown_signal()?;
-            let config = Config {
-                fixtures: fixtures.clone(),
-                ..Config::default()
-            };
-            let mock = mock_server::spawn(config, Binds { oauth: addr, api: None })
-                .await
-                .with_context(|| format!("--start: cannot start a mock at {addr}"))?;
-            eprintln!("onshape-mock: started a mock at {} (Ctrl-C stops it)", mock.oauth_url());
-            started = Some((mock, stop));
-        }
-        let tokens = token::run(prepared).await?;
-        let out = if args.export {
-            tokens.export_lines()
-        } else if args.json {
-            format!("{:#}\n", tokens.json())
-        } else {
-            tokens.text(&args.user)
-        };
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(out.as_bytes());
-        let _ = stdout.flush();
-        drop(stdout);
-        if let Some((mock, stop)) = started {
-            mock.serve_until(stop).await?;
-        }
-        Ok(ExitCode::SUCCESS)
-    })
 }
 
 fn check(args: Check) -> anyhow::Result<ExitCode> {

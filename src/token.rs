@@ -6,12 +6,110 @@
 //! with a form body. The client secret comes from the fixtures (built-in, or the file the
 //! mock was started with), since the control API never shows secrets.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use mock_server::model::App;
-use mock_server::Fixtures;
+use mock_server::{Binds, Config, Fixtures};
 use serde_json::{json, Value};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The fixture user who grants the authorization.
+    #[arg(long, value_name = "EMAIL")]
+    pub user: String,
+    /// The application: its name, primary format or client id (default: the first fixture
+    /// application with a redirect URI that is not out-of-band).
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// The scopes to ask for, space-separated (default: all the application registered).
+    #[arg(long, value_name = "SCOPES")]
+    pub scope: Option<String>,
+    /// The company (id or name); required for a user in several companies.
+    #[arg(long, value_name = "ID")]
+    pub company: Option<String>,
+    /// The mock's base URL (its OAuth origin).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub mock: String,
+    /// When no mock answers at --mock, start one there (built-in fixtures, or --fixtures),
+    /// print the tokens, and keep serving until Ctrl-C.
+    #[arg(long)]
+    pub start: bool,
+    /// The fixtures the mock was started with, for the client secret (default: built-in).
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+    /// The client secret, when the mock's fixtures are not at hand.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// Print `export ONSHAPE_ACCESS_TOKEN=…` lines, for `eval "$(onshape-mock token … --export)"`.
+    #[arg(long, conflicts_with = "json")]
+    pub export: bool,
+    /// Print the token response as JSON, with the client id and the base URLs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `onshape-mock token`: prepare, find (or `--start`) a mock, run the flow, print.
+pub fn command(args: Args) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let fixtures = crate::read_fixtures(args.fixtures.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mock_url = args.mock.trim_end_matches('/').to_owned();
+    let prepared = prepare(Request {
+        mock: mock_url.clone(),
+        user: args.user.clone(),
+        app: args.app,
+        scope: args.scope,
+        company: args.company,
+        client_secret: args.client_secret,
+        fixtures: fixtures.clone(),
+    })?;
+    runtime.block_on(async {
+        let mut started = None;
+        if !answers(&mock_url).await {
+            if !args.start {
+                anyhow::bail!(
+                    "no onshape-mock answers at {mock_url}: start one with `onshape-mock serve` (in another terminal), or add --start to start one here that keeps running after printing the tokens"
+                );
+            }
+            let addr = url::Url::parse(&mock_url)
+                .ok()
+                .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .ok_or_else(|| anyhow::anyhow!("--mock {mock_url}: not an http://HOST:PORT URL"))?;
+            let addr = crate::parse_bind(&addr).map_err(|e| anyhow::anyhow!("--mock: {e}"))?;
+            let stop = crate::shutdown_signal()?;
+            let config = Config {
+                fixtures: fixtures.clone(),
+                ..Config::default()
+            };
+            let mock = mock_server::spawn(config, Binds { oauth: addr, api: None })
+                .await
+                .with_context(|| format!("--start: cannot start a mock at {addr}"))?;
+            eprintln!("onshape-mock: started a mock at {} (Ctrl-C stops it)", mock.oauth_url());
+            started = Some((mock, stop));
+        }
+        let tokens = run(prepared).await?;
+        let out = if args.export {
+            tokens.export_lines()
+        } else if args.json {
+            format!("{:#}\n", tokens.json())
+        } else {
+            tokens.text(&args.user)
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(out.as_bytes());
+        let _ = stdout.flush();
+        drop(stdout);
+        if let Some((mock, stop)) = started {
+            mock.serve_until(stop).await?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
 
 /// What to ask for.
 pub struct Request {
