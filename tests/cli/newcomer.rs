@@ -72,6 +72,33 @@ fn the_declared_rust_version_is_what_the_locked_dependencies_need_and_readme_say
     }
 }
 
+/// The binary with `args`, killed when dropped, and its stdout up to the line holding
+/// `marker` (a banner, the tokens).
+struct Running {
+    child: std::process::Child,
+    text: String,
+}
+
+impl Running {
+    fn until(args: &[&str], marker: &str) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts");
+        let text = super::banner_until(&mut child, marker);
+        Running { child, text }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn scratch_file(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("onshape-mock-newcomer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
@@ -121,25 +148,12 @@ fn start_up_mistakes_say_what_to_do() {
             &format!("{plan}.toml"),
             &company("c0ffee00000000000000a11a", plan),
         );
-        let out = Command::new(BIN)
-            .args([
-                "serve",
-                "--bind",
-                "0",
-                "--fixtures",
-                &ok,
-                "--shutdown-grace",
-                "0s",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starts");
-        let mut child = out;
-        let text = super::banner_until(&mut child, "Users:");
-        assert!(text.contains("is running"), "{plan}: {text}");
-        let _ = child.kill();
-        let _ = child.wait();
+        let served = Running::until(&["serve", "--bind", "0", "--fixtures", &ok], "Users:");
+        assert!(
+            served.text.contains("is running"),
+            "{plan}: {}",
+            served.text
+        );
     }
 }
 
@@ -147,23 +161,19 @@ fn start_up_mistakes_say_what_to_do() {
 fn bind_takes_a_port_alone_or_localhost() {
     for form in ["{port}", "localhost:{port}", ":{port}"] {
         let port = free_port();
-        let mut child = Command::new(BIN)
-            .args([
+        let served = Running::until(
+            &[
                 "serve",
                 "--bind",
                 &form.replace("{port}", &port.to_string()),
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starts");
-        let text = super::banner(&mut child);
-        assert!(
-            text.contains(&format!("http://127.0.0.1:{port}")),
-            "{form}: {text}"
+            ],
+            "carol@example.com",
         );
-        let _ = child.kill();
-        let _ = child.wait();
+        assert!(
+            served.text.contains(&format!("http://127.0.0.1:{port}")),
+            "{form}: {}",
+            served.text
+        );
     }
 }
 
@@ -188,7 +198,7 @@ fn check_reports_read_as_english() {
 
 /// A mock on a free port, as README's first set-up command starts it (built-in fixtures).
 struct Served {
-    child: std::process::Child,
+    _running: Running,
     port: u16,
     url: String,
 }
@@ -196,27 +206,16 @@ struct Served {
 impl Served {
     fn start(extra: &[&str]) -> Served {
         let port = free_port();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--bind", &port.to_string()])
-            .args(extra)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starts");
-        let banner = super::banner(&mut child);
-        assert!(banner.contains("Start here:"), "{banner}");
+        let mut args = vec!["serve".to_owned(), "--bind".to_owned(), port.to_string()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let running = Running::until(&args, "carol@example.com");
+        assert!(running.text.contains("Start here:"), "{}", running.text);
         Served {
-            child,
+            _running: running,
             port,
             url: format!("http://127.0.0.1:{port}"),
         }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -383,8 +382,8 @@ fn token_says_how_to_get_a_mock_or_starts_one() {
         "{stderr}"
     );
     // --start: the tokens, then it keeps serving them.
-    let mut child = Command::new(BIN)
-        .args([
+    let started = Running::until(
+        &[
             "token",
             "--user",
             "alice@example.com",
@@ -392,12 +391,10 @@ fn token_says_how_to_get_a_mock_or_starts_one() {
             &url,
             "--start",
             "--export",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
-    let exports = super::banner_until(&mut child, "ONSHAPE_CLIENT_SECRET");
+        ],
+        "ONSHAPE_CLIENT_SECRET",
+    );
+    let exports = &started.text;
     let access = exports
         .lines()
         .find_map(|l| l.strip_prefix("export ONSHAPE_ACCESS_TOKEN='"))
@@ -418,8 +415,6 @@ fn token_says_how_to_get_a_mock_or_starts_one() {
     let mut answer = String::new();
     s.read_to_string(&mut answer).expect("read");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -432,14 +427,13 @@ fn fixtures_prints_a_file_serve_accepts() {
         "{text}"
     );
     let path = scratch_file("printed.toml", &text);
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "0", "--fixtures", &path])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
-    let banner = super::banner(&mut child);
-    assert!(banner.contains("Acme Web Previewer"), "{banner}");
-    let _ = child.kill();
-    let _ = child.wait();
+    let served = Running::until(
+        &["serve", "--bind", "0", "--fixtures", &path],
+        "carol@example.com",
+    );
+    assert!(
+        served.text.contains("Acme Web Previewer"),
+        "{}",
+        served.text
+    );
 }
