@@ -22,6 +22,8 @@ use crate::rules;
 use crate::state::AppState;
 use crate::store::TokenInfo;
 
+pub mod signing;
+
 /// The newest API version the mock knows.
 pub const NEWEST_VERSION: u32 = 16;
 /// Documents per page, as Onshape's default and maximum.
