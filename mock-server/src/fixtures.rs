@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use crate::clock::Instant;
-use crate::model::{App, AppRegistration, Company, Document, Plan, User};
+use crate::domain::ScopeSet;
+use crate::model::{ApiKey, App, AppRegistration, Company, Document, Plan, User};
 
 /// The built-in default fixtures.
 pub const DEFAULT_TOML: &str = include_str!("../../fixtures/default.toml");
@@ -20,6 +21,7 @@ pub struct Fixtures {
     pub users: Vec<User>,
     pub apps: Vec<App>,
     pub documents: Vec<Document>,
+    pub api_keys: Vec<ApiKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,20 @@ struct File {
     apps: Vec<AppRegistration>,
     #[serde(default)]
     documents: Vec<DocumentEntry>,
+    #[serde(default)]
+    api_keys: Vec<ApiKeyEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyEntry {
+    name: String,
+    owner: String,
+    access_key: String,
+    secret_key: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    company: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -176,11 +192,52 @@ impl Fixtures {
                 created_at: Instant(0),
             });
         }
+        let mut api_keys: Vec<ApiKey> = Vec::new();
+        for k in file.api_keys {
+            let what = format!("api key `{}`", k.name);
+            let Some(owner) = users.iter().find(|u| u.email == k.owner) else {
+                return Err(invalid(format!("{what} names unknown owner `{}`", k.owner)));
+            };
+            let alnum = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !alnum(&k.access_key) || k.access_key.len() < 16 || k.access_key.len() > 64 {
+                return Err(invalid(format!(
+                    "{what}: access_key must be 16 to 64 letters and digits"
+                )));
+            }
+            if !alnum(&k.secret_key) || k.secret_key.len() < 32 || k.secret_key.len() > 128 {
+                return Err(invalid(format!(
+                    "{what}: secret_key must be 32 to 128 letters and digits"
+                )));
+            }
+            if api_keys.iter().any(|o| o.access_key == k.access_key) {
+                return Err(invalid(format!("{what}: access_key is used twice")));
+            }
+            if let Some(c) = &k.company {
+                if !owner.companies.contains(c) {
+                    return Err(invalid(format!(
+                        "{what}: owner `{}` is not in company `{c}`",
+                        k.owner
+                    )));
+                }
+            }
+            let scopes = ScopeSet::from_names(k.scopes.iter().map(String::as_str))
+                .map_err(|e| invalid(format!("{what}: {e}")))?;
+            api_keys.push(ApiKey {
+                name: k.name,
+                access_key: k.access_key,
+                secret_key: k.secret_key,
+                user_id: owner.id.clone(),
+                company_id: k.company,
+                scopes,
+                created_at: Instant(0),
+            });
+        }
         Ok(Fixtures {
             companies,
             users,
             apps,
             documents,
+            api_keys,
         })
     }
 }

@@ -199,7 +199,7 @@ pub fn fingerprint(token: &str) -> String {
     format!("{head}…({})", token.chars().count())
 }
 
-/// `Bearer abcdef…(40)`, `Basic CLIENT_ID:(masked)`; any other scheme, and a value with no
+/// `Bearer abcdef…(40)`, `Basic CLIENT_ID:(masked)`, `On ACCESS_KEY:(masked)`; any other scheme, and a value with no
 /// scheme, masked whole. Any whitespace may follow the scheme.
 pub fn mask_authorization(v: &str) -> String {
     let Some((scheme, rest)) = v.trim_start().split_once(char::is_whitespace) else {
@@ -224,6 +224,14 @@ pub fn mask_authorization(v: &str) -> String {
         match user {
             Some(u) => format!("{scheme} {u}:(masked)"),
             None => format!("{scheme} (masked)"),
+        }
+    } else if scheme == "On" {
+        // An API-key signature: the access key is not secret, and tells requests apart.
+        match rest.trim().split_once(':') {
+            Some((access, _)) if access.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                format!("On {access}:(masked)")
+            }
+            _ => "On (masked)".to_owned(),
         }
     } else {
         format!("{scheme} (masked)")

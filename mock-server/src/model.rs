@@ -1,4 +1,5 @@
-//! The things the mock knows about: companies, users, registered applications, documents.
+//! The things the mock knows about: companies, users, registered applications, API keys,
+//! documents.
 //! Built from fixtures at start (and on reset); applications can be added at run time
 //! through the control API, under the same registration rules.
 
@@ -6,6 +7,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+use crate::clock::Instant;
 use crate::domain::{check_primary_format, RedirectUri, ScopeSet};
 use crate::error::ControlError;
 use crate::rules;
@@ -71,6 +73,19 @@ pub struct App {
     pub client_secret: String,
     pub redirect_uris: Vec<RedirectUri>,
     pub scopes: ScopeSet,
+}
+
+/// An API key: acts for its owner, with the scopes chosen at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub name: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub user_id: String,
+    /// The company it was created in; `None` for a key of an individual account.
+    pub company_id: Option<String>,
+    pub scopes: ScopeSet,
+    pub created_at: Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

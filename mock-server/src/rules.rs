@@ -155,6 +155,30 @@ rules! {
     TOKEN_AT_OAUTH_HOST = "token-at-oauth-host", Should, OauthGuide,
         "Token requests go to https://oauth.onshape.com/oauth/token; cad.onshape.com answers them too (passport-onshape's default), but the guide names the OAuth host.",
         "Send token requests to the OAuth host (ONSHAPE_OAUTH_URL/oauth/token; passport-onshape: set tokenURL to https://oauth.onshape.com/oauth/token).";
+    API_KEY_KNOWN = "api-key-known", Must, DeveloperSettings,
+        "An API key is the access key Onshape issued with its secret key; a deleted key stops working at once (deleting cannot be undone).",
+        "Use the access key and secret key of an existing key (GET /__mock/apikeys lists them), or create one.";
+    API_KEY_SECRET = "api-key-secret", Must, ApiDocs,
+        "HTTP Basic authentication carries the access key as user name and the secret key as password.",
+        "Send Authorization: Basic base64(ACCESS_KEY:SECRET_KEY), with the secret key shown when the key was created.";
+    API_KEY_HEADER = "api-key-header", Must, ApiDocs,
+        "A signed request carries Authorization: On <accessKey>:HmacSHA256:<signature>, the signature in base64.",
+        "Send Authorization: On ACCESS_KEY:HmacSHA256:SIGNATURE (or HTTP Basic with the access and secret keys).";
+    DATE_FRESH = "date-fresh", Must, ApiDocs,
+        "A signed request carries a Date header (RFC 1123, GMT) within 5 minutes of the server's time.",
+        "Send Date: <now, RFC 1123 in GMT>, e.g. Mon, 23 Nov 2026 16:00:00 GMT, taken when the request is signed, from a clock that is right.";
+    NONCE_UNIQUE = "nonce-unique", Must, ApiDocs,
+        "A signed request carries an On-Nonce header of at least 16 alphanumeric characters, unique per request.",
+        "Send On-Nonce: <25 random letters and digits>, a new one for every request, retries included.";
+    CONTENT_TYPE_SIGNED = "content-type-signed", Must, ApiDocs,
+        "The Content-Type in the signed string is the Content-Type header the request is sent with.",
+        "Sign exactly the Content-Type header you send (parameters such as charset included), or send the one you signed.";
+    SIGNATURE_VALID = "signature-valid", Must, ApiDocs,
+        "The signature is base64(HMAC-SHA256(secret key, lower-case(method, nonce, date, content type, path, query, each followed by a newline))).",
+        "Sign lower-case(METHOD\\nNONCE\\nDATE\\nCONTENT-TYPE\\nPATH\\nQUERY\\n) with the secret key: the path without the query, the query as sent, the trailing newline included.";
+    KEY_NOT_IN_URL = "key-not-in-url", Must, ApiDocs,
+        "API keys are secrets: they go in the Authorization header, never in the URL.",
+        "Send the keys in Authorization (Basic or a signature), not as query parameters; then delete the exposed key and create a new one.";
     API_ROUTE = "api-route", Must, ApiDocs,
         "The REST API lives under /api on cad.onshape.com, with an optional version: /api/v6/documents/{did}.",
         "Check the method and path against the API reference.";

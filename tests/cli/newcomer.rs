@@ -437,3 +437,28 @@ fn fixtures_prints_a_file_serve_accepts() {
         served.text
     );
 }
+
+#[test]
+fn readmes_api_key_examples_run_as_written() {
+    let mock = Served::start(&[]);
+    let script = readme_block("## API keys");
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("M", &mock.url)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers: Vec<&str> = stdout.lines().collect();
+    assert_eq!(answers.len(), 2, "{stdout}");
+    for (scheme, answer) in ["Basic", "signed"].iter().zip(answers) {
+        assert!(
+            answer.contains("\"items\"") && answer.contains("Gripper assembly"),
+            "{scheme}: {answer}"
+        );
+    }
+}

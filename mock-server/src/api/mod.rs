@@ -22,6 +22,7 @@ use crate::rules;
 use crate::state::AppState;
 use crate::store::TokenInfo;
 
+pub mod apikey;
 pub mod signing;
 
 /// The newest API version the mock knows.
@@ -46,7 +47,7 @@ async fn dispatch(
     // hint like any unknown route, not a plain-text rejection.
     let rest = uri.path().strip_prefix("/api").unwrap_or("");
     let (version, route) = split_version(rest);
-    let mut resp = match authenticate(&state, &uri, &headers) {
+    let mut resp = match authenticate(&state, &method, &uri, &headers, &body) {
         Err(e) => e.into_response(),
         Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body)
             .unwrap_or_else(IntoResponse::into_response),
@@ -78,8 +79,15 @@ fn split_version(rest: &str) -> (u32, Vec<String>) {
     (version, parts)
 }
 
-/// The bearer token of the request, checked.
-fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<TokenInfo, ApiError> {
+/// The request's credentials, checked: a bearer token, or an API key (Basic or signed,
+/// [`apikey`]).
+fn authenticate(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenInfo, ApiError> {
     let unauthorized = |rule, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, rule, m);
     let in_query = uri.query().is_some_and(|q| {
         q.split('&').any(|p| {
@@ -94,14 +102,25 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
             "Tokens in URLs leak into logs and browser history; Onshape reads only the header: send Authorization: Bearer <access_token>.",
         ));
     }
+    if apikey::in_query(uri) {
+        return Err(unauthorized(rules::KEY_NOT_IN_URL, "an API key is in the query string").hint(
+            "Keys in URLs leak into logs and browser history: send them in Authorization (Basic, or a signature), and replace the exposed key.",
+        ));
+    }
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(
             unauthorized(rules::BEARER_HEADER, "no Authorization header")
-                .hint("Every /api request needs Authorization: Bearer <access_token>."),
+                .hint("Every /api request needs Authorization: Bearer <access_token> (OAuth), or an API key: Basic, or On <accessKey>:HmacSHA256:<signature>."),
         );
     };
     let text = value.to_str().unwrap_or("");
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        return apikey::basic(state, token);
+    }
+    if scheme.eq_ignore_ascii_case("on") {
+        return apikey::signed(state, method, uri, headers, body, token);
+    }
     if !scheme.eq_ignore_ascii_case("bearer") {
         let description = if crate::domain::quotable_scheme(scheme) {
             format!("the Authorization scheme is `{scheme}`, not Bearer")
@@ -109,7 +128,7 @@ fn authenticate(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<Toke
             "the Authorization header does not start with `Bearer ` (the scheme, one space, the token)".to_owned()
         };
         return Err(unauthorized(rules::BEARER_HEADER, &description).hint(
-            "OAuth tokens go in Authorization: Bearer <access_token>. (API-key Basic and HMAC signing are not mocked.)",
+            "OAuth tokens go in Authorization: Bearer <access_token>; API keys in Basic or On <accessKey>:HmacSHA256:<signature>.",
         ));
     }
     let token = token.trim();

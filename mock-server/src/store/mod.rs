@@ -24,6 +24,7 @@ use crate::mask::SecretMatcher;
 /// never insert its own, so there is no collision flood to fear.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+pub mod apikeys;
 mod graveyard;
 mod pending;
 
@@ -191,6 +192,7 @@ pub struct Store {
     secret_matcher: SecretMatcher,
     documents: Vec<Document>,
     pending: PendingAuthorizations,
+    api_keys: apikeys::ApiKeys,
     codes: Map<String, Code>,
     refresh: Map<String, RefreshEntry>,
     access: Map<String, AccessEntry>,
@@ -212,7 +214,11 @@ impl Store {
         }
         Store {
             secret_matcher: SecretMatcher::new(
-                fixtures.apps.iter().map(|a| a.client_secret.as_str()),
+                fixtures
+                    .apps
+                    .iter()
+                    .map(|a| a.client_secret.as_str())
+                    .chain(fixtures.api_keys.iter().map(|k| k.secret_key.as_str())),
             ),
             companies: fixtures.companies.clone(),
             users: fixtures.users.clone(),
@@ -223,6 +229,7 @@ impl Store {
                 .collect(),
             documents,
             pending: PendingAuthorizations::default(),
+            api_keys: apikeys::ApiKeys::new(&fixtures.api_keys, now),
             codes: Map::default(),
             refresh: Map::default(),
             access: Map::default(),
@@ -310,9 +317,50 @@ impl Store {
             ));
         }
         self.apps.insert(app.client_id.clone(), app.clone());
-        self.secret_matcher =
-            SecretMatcher::new(self.apps.values().map(|a| a.client_secret.as_str()));
+        self.rebuild_secret_matcher();
         Ok(app)
+    }
+
+    /// Every client secret and API secret key, for the log's masking pass.
+    fn rebuild_secret_matcher(&mut self) {
+        self.secret_matcher = SecretMatcher::new(
+            self.apps
+                .values()
+                .map(|a| a.client_secret.as_str())
+                .chain(self.api_keys.secrets()),
+        );
+    }
+
+    // ----- API keys ----------------------------------------------------------------------
+
+    pub fn api_keys(&self) -> &apikeys::ApiKeys {
+        &self.api_keys
+    }
+
+    /// A new key for `user_id`; its secret joins the masking pass.
+    pub fn create_api_key(
+        &mut self,
+        name: String,
+        user_id: String,
+        company_id: Option<String>,
+        scopes: ScopeSet,
+        now: Instant,
+    ) -> apikeys::ApiKey {
+        let key = self.api_keys.create(name, user_id, company_id, scopes, now);
+        self.rebuild_secret_matcher();
+        key
+    }
+
+    /// Deletes a key; it stops working at once. Its secret stays in the masking pass until
+    /// the next rebuild, which is harmless.
+    pub fn delete_api_key(&mut self, access_key: &str, now: Instant) -> bool {
+        self.api_keys.delete(access_key, now)
+    }
+
+    /// Records a verified request's nonce.
+    pub fn use_nonce(&mut self, nonce: &str, now: Instant) {
+        self.maybe_purge(now);
+        self.api_keys.use_nonce(nonce, now);
     }
 
     // ----- authorization ---------------------------------------------------------------
@@ -848,6 +896,7 @@ impl Store {
         self.codes
             .retain(|_, c| now < c.issued_at.plus_secs(CODE_LIFETIME_SECS + CODE_MEMORY_SECS));
         self.pending.purge(now);
+        self.api_keys.purge(now);
         // Live and rotated refresh tokens are bounded by the families; retired ones by the
         // graveyard. Access tokens: at most two per family, forgotten a day after expiry.
         self.access
@@ -856,8 +905,10 @@ impl Store {
     }
 
     /// Sizes of the internal tables (for the health route and memory tests).
-    pub fn sizes(&self) -> [(&'static str, usize); 7] {
+    pub fn sizes(&self) -> [(&'static str, usize); 9] {
         [
+            ("api_keys", self.api_keys.len()),
+            ("nonces", self.api_keys.nonces_len()),
             ("tombstones", self.graveyard.len()),
             ("pending", self.pending.len()),
             ("codes", self.codes.len()),

@@ -169,7 +169,7 @@ async fn a_token_in_the_query_string_is_refused_and_in_the_header_accepted() {
 }
 
 #[tokio::test]
-async fn the_basic_scheme_is_refused_and_bearer_accepted() {
+async fn oauth_client_credentials_as_basic_are_refused_and_bearer_accepted() {
     let m = spawn_mock().await;
     let (token, _) = m.tokens(WEB).await;
 
@@ -180,7 +180,9 @@ async fn the_basic_scheme_is_refused_and_bearer_accepted() {
                 .basic_auth(WEB.client_id, Some(WEB.client_secret)),
         )
         .await;
-    assert_unauthorized(&basic, "bearer-header");
+    // Basic is for API keys; a client id is not one, and the hint says so.
+    assert_unauthorized(&basic, "api-key-known");
+    assert!(basic.body.contains("client id"), "{}", basic.body);
 
     let raw_token = m
         .send(

@@ -6,6 +6,7 @@ mod helpers;
 mod masking;
 
 mod api;
+mod apikeys;
 mod authorize;
 mod bounds;
 mod browser;

@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+mod apikeys;
+
 use crate::error::ControlError;
 use crate::model::AppRegistration;
 use crate::rules;
@@ -37,6 +39,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/__mock/faults", post(add_fault))
         .route("/__mock/triggers", post(add_trigger))
         .route("/__mock/script", get(get_script))
+        .merge(apikeys::routes())
         .merge(crate::inspector::routes())
         .layer(axum::middleware::from_fn_with_state(state, loopback_only))
 }

@@ -1,0 +1,230 @@
+//! API-key authentication on `/api`: HTTP Basic (access key : secret key) and Onshape's
+//! signed requests (`Authorization: On <accessKey>:HmacSHA256:<signature>`, `Date`,
+//! `On-Nonce`; [`super::signing`]). A key acts for its owner, in the company it was created
+//! in, with its scopes: the result is the same [`TokenInfo`] a bearer token gives, so scopes,
+//! documents and errors work alike.
+//!
+//! Order: the key, then (signed) the `Date` window on the mock's clock, the nonce's shape and
+//! freshness, the signature. Only a verified request uses up its nonce: a refused request
+//! changes nothing.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+
+use super::signing::{self, Mistake, Signed};
+use crate::clock::Instant;
+use crate::error::ApiError;
+use crate::rules::{self, Rule};
+use crate::state::AppState;
+use crate::store::apikeys::{ApiKey, KeyGone, DATE_WINDOW_SECS};
+use crate::store::TokenInfo;
+
+fn unauthorized(rule: &'static Rule, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, rule, message)
+}
+
+/// What a key acts as: its owner, its company, its scopes; it does not expire.
+fn acting_as(key: &ApiKey) -> TokenInfo {
+    TokenInfo {
+        user_id: key.user_id.clone(),
+        client_id: key.access_key.clone(),
+        company_id: key.company_id.clone(),
+        scopes: key.scopes,
+        expires_at: Instant(u64::MAX),
+    }
+}
+
+/// The key named `access_key`, or why it does not work.
+fn key(state: &AppState, access_key: &str, now: Instant) -> Result<ApiKey, ApiError> {
+    let store = state.store();
+    match store.api_keys().get(access_key, now) {
+        Ok(k) => Ok(k.clone()),
+        Err(KeyGone::Deleted { ago }) => Err(unauthorized(
+            rules::API_KEY_KNOWN,
+            format!("the API key was deleted {ago} s ago"),
+        )
+        .hint("Deleting an API key cannot be undone: create a new key and use its access and secret keys.")),
+        Err(KeyGone::Unknown) => {
+            let oauth_client = store.app(access_key).is_some()
+                || store.apps().any(|a| a.client_id.trim_end_matches('=') == access_key);
+            let hint = if oauth_client {
+                "This is an OAuth application's client id: /api takes its access tokens (Authorization: Bearer), not the client credentials. API keys are created separately (POST /__mock/apikeys)."
+            } else {
+                "No API key has this access key (GET /__mock/apikeys lists them): copy it from the key's creation, or create one (POST /__mock/apikeys)."
+            };
+            Err(unauthorized(rules::API_KEY_KNOWN, "unknown API access key").hint(hint))
+        }
+    }
+}
+
+/// `Authorization: Basic base64(ACCESS:SECRET)`.
+pub fn basic(state: &AppState, credentials: &str) -> Result<TokenInfo, ApiError> {
+    let decoded = data_encoding::BASE64
+        .decode(credentials.trim().as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((access, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Err(unauthorized(
+            rules::API_KEY_SECRET,
+            "the Basic credentials are not base64(ACCESS_KEY:SECRET_KEY)",
+        ));
+    };
+    let now = state.clock().now();
+    let key = key(state, access, now)?;
+    if !crate::domain::constant_time_eq(secret, &key.secret_key) {
+        return Err(unauthorized(
+            rules::API_KEY_SECRET,
+            "the secret key does not belong to this access key",
+        ));
+    }
+    Ok(acting_as(&key))
+}
+
+/// `Authorization: On ACCESS:HmacSHA256:SIGNATURE` with `Date` and `On-Nonce`.
+pub fn signed(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    credentials: &str,
+) -> Result<TokenInfo, ApiError> {
+    let mut parts = credentials.trim().splitn(3, ':');
+    let (Some(access), Some(algorithm), Some(signature)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(unauthorized(
+            rules::API_KEY_HEADER,
+            "the On credentials are not ACCESS_KEY:HmacSHA256:SIGNATURE",
+        ));
+    };
+    if algorithm != "HmacSHA256" {
+        return Err(unauthorized(
+            rules::API_KEY_HEADER,
+            format!(
+                "the signature algorithm must be HmacSHA256, not `{}`",
+                shown(algorithm)
+            ),
+        ));
+    }
+    let now = state.clock().now();
+    let key = key(state, access, now)?;
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(date) = text("date") else {
+        return Err(unauthorized(rules::DATE_FRESH, "a signed request needs a Date header")
+            .hint("Send Date: <now in RFC 1123, GMT>, e.g. Mon, 23 Nov 2026 16:00:00 GMT, and sign the same text."));
+    };
+    let Ok(sent_at) = httpdate::parse_http_date(date) else {
+        return Err(unauthorized(
+            rules::DATE_FRESH,
+            format!("the Date header `{}` is not an HTTP date", shown(date)),
+        )
+        .hint("Write it as RFC 1123 in GMT: Mon, 23 Nov 2026 16:00:00 GMT."));
+    };
+    let sent_ms = sent_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis();
+    let now_ms = u128::from(now.0);
+    let skew = sent_ms.abs_diff(now_ms) / 1000;
+    if skew > u128::from(DATE_WINDOW_SECS) {
+        let which = if sent_ms > now_ms {
+            "ahead of"
+        } else {
+            "behind"
+        };
+        return Err(unauthorized(
+            rules::DATE_FRESH,
+            format!("the Date is {skew} s {which} the server's time (more than 5 minutes)"),
+        )
+        .hint(format!(
+            "The server's time is {}. Take the Date when you sign, from a clock that is right (NTP); a request signed and sent later, or retried with the old Date, is refused.",
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(now.0))
+        )));
+    }
+    let Some(nonce) = text("on-nonce") else {
+        return Err(
+            unauthorized(rules::NONCE_UNIQUE, "a signed request needs an On-Nonce header")
+                .hint("Send On-Nonce: <25 random letters and digits>, a new one for every request, and sign the same text."),
+        );
+    };
+    if nonce.len() < 16 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(unauthorized(
+            rules::NONCE_UNIQUE,
+            format!(
+                "the On-Nonce `{}` is not at least 16 letters and digits",
+                shown(nonce)
+            ),
+        ));
+    }
+    if let Some(ago) = state.store().api_keys().nonce_used(nonce, now) {
+        return Err(unauthorized(
+            rules::NONCE_UNIQUE,
+            format!("the On-Nonce was already used {ago} s ago"),
+        )
+        .hint("Make a new nonce for every request, retries and redirects included, and sign the request again with it."));
+    }
+    let content_type = text("content-type").unwrap_or("");
+    let request = Signed {
+        method: method.as_str(),
+        nonce,
+        date,
+        content_type,
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+    };
+    let expected = request.string_to_sign();
+    if !signing::verify(&key.secret_key, &expected, signature) {
+        let shown_string = format!("{expected:?}");
+        return Err(
+            match signing::diagnose(&key.secret_key, &request, body, signature) {
+                Some(Mistake::ContentType { signed }) => unauthorized(
+                    rules::CONTENT_TYPE_SIGNED,
+                    format!(
+                        "the signature is for Content-Type `{}`, but the request was sent with `{}`",
+                        shown(&signed),
+                        shown(content_type)
+                    ),
+                )
+                .hint(format!(
+                    "Sign the Content-Type you send (parameters such as charset included), or send the one you signed. The mock expected the signature of {shown_string}."
+                )),
+                Some(Mistake::Other(what)) => unauthorized(
+                    rules::SIGNATURE_VALID,
+                    format!("the signature does not match: {what}"),
+                )
+                .hint(format!("The mock expected the signature of {shown_string}.")),
+                None => unauthorized(
+                    rules::SIGNATURE_VALID,
+                    "the signature does not match, nor any common signing mistake",
+                )
+                .hint(format!(
+                    "Check the secret key (the one shown when the key was created) and the string: the mock expected the signature of {shown_string}."
+                )),
+            },
+        );
+    }
+    state.store().use_nonce(nonce, now);
+    Ok(acting_as(&key))
+}
+
+/// API keys in the query string (`accessKey`, `secretKey`, …).
+pub fn in_query(uri: &Uri) -> bool {
+    uri.query().is_some_and(|q| {
+        q.split('&').any(|p| {
+            matches!(
+                crate::form::loose_name(p).as_str(),
+                "accesskey" | "secretkey" | "access_key" | "secret_key" | "apikey" | "api_key"
+            )
+        })
+    })
+}
+
+/// A header value as it may be quoted back: printable ASCII, at most 64 characters.
+fn shown(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(64)
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! `/__mock/apikeys`: the API keys of the developer settings page — list (no secrets), create
+//! (the secret key is shown only in this answer), delete (at once; cannot be undone).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::json_body;
+use crate::domain::ScopeSet;
+use crate::error::ControlError;
+use crate::model::ApiKey;
+use crate::rules;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/__mock/apikeys", get(list).post(create))
+        .route("/__mock/apikeys/{access_key}", delete(remove))
+}
+
+fn key_json(state: &AppState, k: &ApiKey) -> Value {
+    let store = state.store();
+    json!({
+        "name": k.name,
+        "access_key": k.access_key,
+        "user": store.user(&k.user_id).map(|u| u.email.clone()),
+        "company_id": k.company_id,
+        "scopes": k.scopes.names(),
+        "created_at": k.created_at.rfc3339(),
+    })
+}
+
+async fn list(State(state): State<AppState>) -> Json<Value> {
+    let keys: Vec<ApiKey> = state
+        .store()
+        .api_keys()
+        .list()
+        .into_iter()
+        .cloned()
+        .collect();
+    let keys: Vec<Value> = keys.iter().map(|k| key_json(&state, k)).collect();
+    Json(json!({ "keys": keys }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    user: String,
+    scopes: Vec<String>,
+    /// One of the user's companies; default: their only one, none for an individual account.
+    #[serde(default)]
+    company_id: Option<String>,
+}
+
+async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
+    let req: NewKey = json_body(&body)?;
+    let bad =
+        |field: &str, m: String| ControlError::bad_request(rules::CONTROL_REQUEST, Some(field), m);
+    if req.name.trim().is_empty() || req.name.chars().count() > 256 {
+        return Err(bad(
+            "name",
+            "a key needs a name of 1 to 256 characters".into(),
+        ));
+    }
+    let scopes = ScopeSet::from_names(req.scopes.iter().map(String::as_str)).map_err(|e| {
+        ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string())
+    })?;
+    if scopes.is_empty() {
+        return Err(ControlError::bad_request(
+            rules::REGISTRATION_SCOPES,
+            Some("scopes"),
+            "a key needs at least one scope",
+        ));
+    }
+    let now = state.clock().now();
+    let key = {
+        let mut store = state.store();
+        let Some(user) = store.user_by_email(&req.user).cloned() else {
+            return Err(bad(
+                "user",
+                format!("no fixture user has the email `{}`", req.user),
+            ));
+        };
+        let company = match req.company_id {
+            Some(c) if user.companies.contains(&c) => Some(c),
+            Some(c) => {
+                return Err(bad(
+                    "company_id",
+                    format!("{} is not in company `{c}`", user.email),
+                ))
+            }
+            None if user.companies.len() > 1 => {
+                return Err(bad(
+                    "company_id",
+                    format!(
+                        "{} is in several companies: name one ({})",
+                        user.email,
+                        user.companies.join(", ")
+                    ),
+                ))
+            }
+            None => user.companies.first().cloned(),
+        };
+        store.create_api_key(req.name, user.id, company, scopes, now)
+    };
+    let mut body = key_json(&state, &key);
+    body["secret_key"] = json!(key.secret_key);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(access_key): Path<String>,
+) -> Result<StatusCode, ControlError> {
+    let now = state.clock().now();
+    if state.store().delete_api_key(&access_key, now) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ControlError::not_found("no API key has this access key"))
+    }
+}
