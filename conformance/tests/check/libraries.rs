@@ -2,7 +2,8 @@
 //! `clients/install.sh`, each driven the way its own docs show by a short adapter in
 //! `clients/`, run through the whole catalog. The expected outcome of each is asserted
 //! scenario by scenario: a correct library passes; a library's real defect fails exactly the
-//! rules that name it (README: "What check finds in popular libraries").
+//! rules that name it (README: "What check finds in popular libraries"). And Onshape's own
+//! Python client with API keys, signing its requests against `serve`'s verification.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -371,4 +372,51 @@ fn onshape_client_fails_on_its_empty_bearer_token_and_its_refresh_storm() {
             _ => fails(&["bearer-header", "request-valid"]),
         },
     );
+}
+
+/// onshape-client 1.6.3 with API keys, unchanged but for its base URL and keys, against the
+/// mock: it signs GETs (with a query) and a POST with a JSON body, and every one is verified.
+#[tokio::test]
+async fn onshape_client_signs_api_key_requests_the_mock_verifies() {
+    let python = libraries().0.clone();
+    let mock = mock_server::spawn(
+        mock_server::Config::default(),
+        mock_server::Binds::ephemeral(),
+    )
+    .await
+    .expect("mock starts");
+    let out = tokio::process::Command::new("python3")
+        .arg(root().join("clients/python/onshape_client_apikey.py"))
+        .env("PYTHONPATH", &python)
+        .env("ONSHAPE_API_URL", mock.api_url())
+        .env("ONSHAPE_ACCESS_KEY", "AL1CEACCESSKEY7Q2ZLDNEWR")
+        .env(
+            "ONSHAPE_SECRET_KEY",
+            "AL1CESECRETKEYR3ZMN4XQ7PL2KJHG5FDSA6QWERTYUIOPAS",
+        )
+        .output()
+        .await
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("POST /api/documents 200 from onshape-client"),
+        "{stdout}"
+    );
+    let log = mock.state.log().page(0, usize::MAX);
+    let api: Vec<_> = log.iter().filter(|e| e.path.starts_with("/api")).collect();
+    assert_eq!(api.len(), 3, "{stdout}");
+    for e in api {
+        assert_eq!(e.status, 200, "{} {}: {:?}", e.method, e.path, e.hint);
+        let auth = e
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(auth, Some("On AL1CEACCESSKEY7Q2ZLDNEWR:(masked)"), "signed");
+    }
 }
