@@ -104,6 +104,10 @@ struct Serve {
     /// from oauth.onshape.com (same forms as --bind).
     #[arg(long, value_name = "ADDR", value_parser = parse_bind)]
     api_bind: Option<SocketAddr>,
+    /// Serve another stack (an enterprise's NAME.onshape.com) on its own origin, OAuth and API
+    /// together: NAME=ADDR (repeatable). API keys work only on the stack they belong to.
+    #[arg(long = "stack", value_name = "NAME=ADDR", value_parser = parse_stack)]
+    stacks: Vec<(String, SocketAddr)>,
     /// A fixtures file; without it, the built-in fixtures (`onshape-mock fixtures` prints
     /// them, with the format documented, as a file to start from).
     #[arg(long, value_name = "FILE")]
@@ -464,15 +468,16 @@ fn serve_logged(args: Serve) -> anyhow::Result<()> {
             Binds {
                 oauth: args.bind,
                 api: args.api_bind,
+                stacks: args.stacks,
             },
         )
         .await
         .map_err(|e| match &e {
             mock_server::StartError::Bind { origin, addr, .. } => {
-                let flag = if *origin == "API" {
-                    "--api-bind"
-                } else {
-                    "--bind"
+                let flag = match *origin {
+                    "API" => "--api-bind",
+                    "stack" => "--stack",
+                    _ => "--bind",
                 };
                 anyhow::anyhow!("{flag} {addr}: {e}")
             }
@@ -507,6 +512,25 @@ fn parse_bind(text: &str) -> Result<SocketAddr, String> {
             "`{text}` is not an address: use IP:PORT (127.0.0.1:8080, 0.0.0.0:8080 in a container, [::1]:8080), localhost:PORT, or a port alone (8080)"
         )),
     }
+}
+
+/// `--stack acme.onshape.com=127.0.0.1:8090`.
+fn parse_stack(text: &str) -> Result<(String, SocketAddr), String> {
+    let (name, addr) = text.split_once('=').ok_or_else(|| {
+        format!("`{text}` is not NAME=ADDR (e.g. acme.onshape.com=127.0.0.1:8090)")
+    })?;
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !valid || name == mock_server::DEFAULT_STACK {
+        return Err(format!(
+            "`{name}` is not another stack's host name (lower-case letters, digits, dots and dashes; not {})",
+            mock_server::DEFAULT_STACK
+        ));
+    }
+    Ok((name.to_owned(), parse_bind(addr)?))
 }
 
 /// Ctrl-C or SIGTERM, registered now, awaited later.

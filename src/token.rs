@@ -86,7 +86,7 @@ pub fn command(args: Args) -> anyhow::Result<ExitCode> {
                 fixtures: fixtures.clone(),
                 ..Config::default()
             };
-            let mock = mock_server::spawn(config, Binds { oauth: addr, api: None })
+            let mock = mock_server::spawn(config, Binds { oauth: addr, api: None, stacks: Vec::new() })
                 .await
                 .with_context(|| format!("--start: cannot start a mock at {addr}"))?;
             eprintln!("onshape-mock: started a mock at {} (Ctrl-C stops it)", mock.oauth_url());

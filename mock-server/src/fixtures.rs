@@ -58,6 +58,8 @@ struct ApiKeyEntry {
     scopes: Vec<String>,
     #[serde(default)]
     company: Option<String>,
+    #[serde(default)]
+    stack: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +231,9 @@ impl Fixtures {
                 user_id: owner.id.clone(),
                 company_id: k.company,
                 scopes,
+                stack: k
+                    .stack
+                    .unwrap_or_else(|| crate::server::DEFAULT_STACK.to_owned()),
                 created_at: Instant(0),
             });
         }

@@ -51,7 +51,7 @@ use axum::Router;
 pub use clock::{Clock, ClockMode};
 pub use conn::Limits;
 pub use fixtures::Fixtures;
-pub use server::{spawn, Binds, RunningMock, StartError};
+pub use server::{spawn, Binds, RunningMock, Stack, StartError, DEFAULT_STACK};
 pub use state::{AppState, Config, Hooks, Issued};
 
 /// Which origin a listener plays: both (the default), oauth.onshape.com only, or

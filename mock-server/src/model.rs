@@ -85,6 +85,8 @@ pub struct ApiKey {
     /// The company it was created in; `None` for a key of an individual account.
     pub company_id: Option<String>,
     pub scopes: ScopeSet,
+    /// The stack it was created on (`cad.onshape.com`, or an enterprise's); it works only there.
+    pub stack: String,
     pub created_at: Instant,
 }
 

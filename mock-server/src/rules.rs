@@ -158,6 +158,9 @@ rules! {
     API_KEY_KNOWN = "api-key-known", Must, DeveloperSettings,
         "An API key is the access key Onshape issued with its secret key; a deleted key stops working at once (deleting cannot be undone).",
         "Use the access key and secret key of an existing key (GET /__mock/apikeys lists them), or create one.";
+    API_KEY_STACK = "api-key-stack", Must, DeveloperSettings,
+        "Once you create an API key, it is valid only in the stack on which it was created: a key created on companyName.onshape.com does not work on cad.onshape.com.",
+        "Send the key's requests to the stack it was created on, or create a key on the stack you call.";
     API_KEY_SECRET = "api-key-secret", Must, ApiDocs,
         "HTTP Basic authentication carries the access key as user name and the secret key as password.",
         "Send Authorization: Basic base64(ACCESS_KEY:SECRET_KEY), with the secret key shown when the key was created.";

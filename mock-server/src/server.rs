@@ -21,7 +21,17 @@ pub struct Binds {
     pub oauth: SocketAddr,
     /// A separate API origin.
     pub api: Option<SocketAddr>,
+    /// Other stacks (an enterprise's `companyName.onshape.com`), each on its own origin:
+    /// (stack name, address). The origins above are the default stack, [`DEFAULT_STACK`].
+    pub stacks: Vec<(String, SocketAddr)>,
 }
+
+/// The stack the default origins play (API keys are valid only on their own stack).
+pub const DEFAULT_STACK: &str = "cad.onshape.com";
+
+/// Which stack a listener serves, on every request it carries (absent: [`DEFAULT_STACK`]).
+#[derive(Debug, Clone)]
+pub struct Stack(pub std::sync::Arc<str>);
 
 impl Binds {
     /// Both origins on one ephemeral loopback port (for tests).
@@ -29,6 +39,7 @@ impl Binds {
         Binds {
             oauth: SocketAddr::from(([127, 0, 0, 1], 0)),
             api: None,
+            stacks: Vec::new(),
         }
     }
 
@@ -39,6 +50,7 @@ impl Binds {
         Binds {
             oauth: loopback,
             api: Some(loopback),
+            stacks: Vec::new(),
         }
     }
 }
@@ -148,25 +160,36 @@ pub async fn spawn_with_state(state: AppState, binds: Binds) -> Result<RunningMo
     let (oauth, oauth_addr) = bind(binds.oauth, "OAuth").await?;
     let mut api_addr = oauth_addr;
     match binds.api {
-        None => listeners.push((oauth, Origin::Combined)),
+        None => listeners.push((oauth, Origin::Combined, None)),
         Some(addr) => {
-            listeners.push((oauth, Origin::OAuth));
+            listeners.push((oauth, Origin::OAuth, None));
             let (api, local) = bind(addr, "API").await?;
             api_addr = local;
-            listeners.push((api, Origin::Api));
+            listeners.push((api, Origin::Api, None));
         }
+    }
+    let mut stacks = Vec::new();
+    for (name, addr) in binds.stacks {
+        let (listener, local) = bind(addr, "stack").await?;
+        stacks.push((name.clone(), format!("http://{local}")));
+        listeners.push((listener, Origin::Combined, Some(Stack(name.into()))));
     }
     state.set_urls(crate::state::Urls {
         oauth: format!("http://{oauth_addr}"),
         api: format!("http://{api_addr}"),
+        stacks,
     });
     let (tx, rx) = watch::channel(false);
     let tasks = listeners
         .into_iter()
-        .map(|(listener, origin)| {
+        .map(|(listener, origin, stack)| {
+            let router = match stack {
+                None => app(state.clone()),
+                Some(stack) => app(state.clone()).layer(axum::Extension(stack)),
+            };
             tokio::spawn(crate::conn::serve(
                 listener,
-                app(state.clone()),
+                router,
                 origin,
                 state.config().limits,
                 rx.clone(),
@@ -195,7 +218,20 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
         out,
         "  OAuth base URL:  http://{oauth}   (GET /oauth/authorize, POST /oauth/token)"
     );
-    let _ = writeln!(out, "  API base URL:    http://{api}/api");
+    let _ = writeln!(
+        out,
+        "  API base URL:    http://{api}/api   (stack {DEFAULT_STACK})"
+    );
+    for (name, url) in state
+        .urls()
+        .map(|u| u.stacks.as_slice())
+        .unwrap_or_default()
+    {
+        let _ = writeln!(
+            out,
+            "  Stack {name}: {url}   (OAuth and API; its API keys work only here)"
+        );
+    }
     let _ = writeln!(
         out,
         "  Control API:     http://{oauth}/__mock   (loopback only)"

@@ -122,6 +122,8 @@ struct Inner {
 pub struct Urls {
     pub oauth: String,
     pub api: String,
+    /// Other stacks: (name, base URL).
+    pub stacks: Vec<(String, String)>,
 }
 
 impl AppState {

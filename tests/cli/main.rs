@@ -253,6 +253,11 @@ fn bad_arguments_fail_clearly() {
     );
     fails_with(&["serve", "--clock", "sideways"], "sideways");
     fails_with(&["serve", "--bind", "example.com:80"], "localhost:PORT");
+    fails_with(&["serve", "--stack", "acme.onshape.com"], "NAME=ADDR");
+    fails_with(
+        &["serve", "--stack", "cad.onshape.com=8090"],
+        "not another stack",
+    );
     let port = free_port();
     let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).expect("hold the port");
     for (args, flag) in [

@@ -35,10 +35,34 @@ fn acting_as(key: &ApiKey) -> TokenInfo {
     }
 }
 
-/// The key named `access_key`, or why it does not work.
-fn key(state: &AppState, access_key: &str, now: Instant) -> Result<ApiKey, ApiError> {
+/// The key named `access_key`, valid on `stack`, or why it does not work.
+fn key(state: &AppState, stack: &str, access_key: &str, now: Instant) -> Result<ApiKey, ApiError> {
     let store = state.store();
     match store.api_keys().get(access_key, now) {
+        Ok(k) if k.stack != stack => {
+            let url = state
+                .urls()
+                .and_then(|u| {
+                    if k.stack == crate::DEFAULT_STACK {
+                        Some(u.api.clone())
+                    } else {
+                        u.stacks.iter().find(|(n, _)| *n == k.stack).map(|(_, url)| url.clone())
+                    }
+                })
+                .map(|url| format!(" ({url})"))
+                .unwrap_or_default();
+            Err(unauthorized(
+                rules::API_KEY_STACK,
+                format!(
+                    "the API key was created on {}; it does not work on {stack}",
+                    k.stack
+                ),
+            )
+            .hint(format!(
+                "An API key is valid only on the stack where it was created: send its requests to {}{url}, or create a key on {stack}.",
+                k.stack
+            )))
+        }
         Ok(k) => Ok(k.clone()),
         Err(KeyGone::Deleted { ago }) => Err(unauthorized(
             rules::API_KEY_KNOWN,
@@ -59,7 +83,7 @@ fn key(state: &AppState, access_key: &str, now: Instant) -> Result<ApiKey, ApiEr
 }
 
 /// `Authorization: Basic base64(ACCESS:SECRET)`.
-pub fn basic(state: &AppState, credentials: &str) -> Result<TokenInfo, ApiError> {
+pub fn basic(state: &AppState, stack: &str, credentials: &str) -> Result<TokenInfo, ApiError> {
     let decoded = data_encoding::BASE64
         .decode(credentials.trim().as_bytes())
         .ok()
@@ -71,7 +95,7 @@ pub fn basic(state: &AppState, credentials: &str) -> Result<TokenInfo, ApiError>
         ));
     };
     let now = state.clock().now();
-    let key = key(state, access, now)?;
+    let key = key(state, stack, access, now)?;
     if !crate::domain::constant_time_eq(secret, &key.secret_key) {
         return Err(unauthorized(
             rules::API_KEY_SECRET,
@@ -84,6 +108,7 @@ pub fn basic(state: &AppState, credentials: &str) -> Result<TokenInfo, ApiError>
 /// `Authorization: On ACCESS:HmacSHA256:SIGNATURE` with `Date` and `On-Nonce`.
 pub fn signed(
     state: &AppState,
+    stack: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -109,7 +134,7 @@ pub fn signed(
         ));
     }
     let now = state.clock().now();
-    let key = key(state, access, now)?;
+    let key = key(state, stack, access, now)?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Some(date) = text("date") else {
         return Err(unauthorized(rules::DATE_FRESH, "a signed request needs a Date header")

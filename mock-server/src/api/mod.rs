@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn dispatch(
     State(state): State<AppState>,
+    stack: Option<axum::Extension<crate::Stack>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -47,7 +48,8 @@ async fn dispatch(
     // hint like any unknown route, not a plain-text rejection.
     let rest = uri.path().strip_prefix("/api").unwrap_or("");
     let (version, route) = split_version(rest);
-    let mut resp = match authenticate(&state, &method, &uri, &headers, &body) {
+    let here = stack.as_ref().map_or(crate::DEFAULT_STACK, |s| &*s.0 .0);
+    let mut resp = match authenticate(&state, here, &method, &uri, &headers, &body) {
         Err(e) => e.into_response(),
         Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body)
             .unwrap_or_else(IntoResponse::into_response),
@@ -83,6 +85,7 @@ fn split_version(rest: &str) -> (u32, Vec<String>) {
 /// [`apikey`]).
 fn authenticate(
     state: &AppState,
+    stack: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -116,10 +119,10 @@ fn authenticate(
     let text = value.to_str().unwrap_or("");
     let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
     if scheme.eq_ignore_ascii_case("basic") {
-        return apikey::basic(state, token);
+        return apikey::basic(state, stack, token);
     }
     if scheme.eq_ignore_ascii_case("on") {
-        return apikey::signed(state, method, uri, headers, body, token);
+        return apikey::signed(state, stack, method, uri, headers, body, token);
     }
     if !scheme.eq_ignore_ascii_case("bearer") {
         let description = if crate::domain::quotable_scheme(scheme) {

@@ -31,6 +31,7 @@ fn key_json(state: &AppState, k: &ApiKey) -> Value {
         "user": store.user(&k.user_id).map(|u| u.email.clone()),
         "company_id": k.company_id,
         "scopes": k.scopes.names(),
+        "stack": k.stack,
         "created_at": k.created_at.rfc3339(),
     })
 }
@@ -56,6 +57,9 @@ struct NewKey {
     /// One of the user's companies; default: their only one, none for an individual account.
     #[serde(default)]
     company_id: Option<String>,
+    /// The stack (default `cad.onshape.com`; another must be served: `serve --stack`).
+    #[serde(default)]
+    stack: Option<String>,
 }
 
 async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
@@ -78,6 +82,26 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             "a key needs at least one scope",
         ));
     }
+    let stack = match req.stack {
+        None => crate::server::DEFAULT_STACK.to_owned(),
+        Some(s) if s == crate::server::DEFAULT_STACK => s,
+        Some(s)
+            if state
+                .urls()
+                .is_some_and(|u| u.stacks.iter().any(|(n, _)| *n == s)) =>
+        {
+            s
+        }
+        Some(s) => {
+            return Err(bad(
+                "stack",
+                format!(
+                "this mock serves no stack `{s}` (serve --stack {s}=ADDR adds one); default: {}",
+                crate::server::DEFAULT_STACK
+            ),
+            ))
+        }
+    };
     let now = state.clock().now();
     let key = {
         let mut store = state.store();
@@ -107,7 +131,7 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             }
             None => user.companies.first().cloned(),
         };
-        store.create_api_key(req.name, user.id, company, scopes, now)
+        store.create_api_key(req.name, user.id, company, scopes, stack, now)
     };
     let mut body = key_json(&state, &key);
     body["secret_key"] = json!(key.secret_key);

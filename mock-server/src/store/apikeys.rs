@@ -60,6 +60,7 @@ impl ApiKeys {
         user_id: String,
         company_id: Option<String>,
         scopes: ScopeSet,
+        stack: String,
         now: Instant,
     ) -> ApiKey {
         let key = ApiKey {
@@ -69,6 +70,7 @@ impl ApiKeys {
             user_id,
             company_id,
             scopes,
+            stack,
             created_at: now,
         };
         self.keys.insert(key.access_key.clone(), key.clone());
@@ -164,6 +166,7 @@ mod tests {
             "u".into(),
             None,
             ScopeSet::default(),
+            "cad.onshape.com".into(),
             Instant(0),
         );
         assert_eq!(k.access_key.len(), ACCESS_KEY_LEN);

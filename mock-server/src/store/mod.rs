@@ -344,9 +344,12 @@ impl Store {
         user_id: String,
         company_id: Option<String>,
         scopes: ScopeSet,
+        stack: String,
         now: Instant,
     ) -> apikeys::ApiKey {
-        let key = self.api_keys.create(name, user_id, company_id, scopes, now);
+        let key = self
+            .api_keys
+            .create(name, user_id, company_id, scopes, stack, now);
         self.rebuild_secret_matcher();
         key
     }

@@ -411,3 +411,71 @@ async fn keys_are_created_with_their_scopes_listed_without_secrets_and_deleted_a
         .await;
     assert_eq!(again.status, 404);
 }
+
+/// "An API key created on companyName.onshape.com will not function on cad.onshape.com": each
+/// stack on its own origin, a key working only on its own.
+#[tokio::test]
+async fn a_key_works_only_on_the_stack_it_was_created_on() {
+    let m = spawn_mock_with(
+        mock_server::Config::default(),
+        mock_server::Binds {
+            stacks: vec![(
+                "acme.onshape.com".to_owned(),
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            )],
+            ..mock_server::Binds::ephemeral()
+        },
+    )
+    .await;
+    let stack_url = m.mock.state.urls().expect("bound").stacks[0].1.clone();
+    assert!(m
+        .mock
+        .banner()
+        .contains(&format!("Stack acme.onshape.com: {stack_url}")));
+    let on = |base: &str, access: &str, secret: &str| {
+        m.send(
+            m.http
+                .get(format!("{base}/api/users/sessioninfo"))
+                .basic_auth(access, Some(secret)),
+        )
+    };
+    // Alice's fixture key belongs to cad.onshape.com.
+    assert_eq!(on(&m.mock.oauth_url(), ACCESS, SECRET).await.status, 200);
+    let elsewhere = on(&stack_url, ACCESS, SECRET).await;
+    assert_rejected(&elsewhere, 401, "api-key-stack");
+    assert!(
+        elsewhere
+            .body
+            .contains("created on cad.onshape.com; it does not work on acme.onshape.com"),
+        "{}",
+        elsewhere.body
+    );
+    // A key made on the enterprise stack works there only.
+    let key = m
+        .post_json(
+            "/__mock/apikeys",
+            json!({ "name": "Acme", "user": ALICE, "scopes": ["OAuth2Read"], "stack": "acme.onshape.com" }),
+        )
+        .await
+        .json();
+    let (access, secret) = (
+        key["access_key"].as_str().expect("access"),
+        key["secret_key"].as_str().expect("secret"),
+    );
+    assert_eq!(key["stack"], "acme.onshape.com");
+    assert_eq!(on(&stack_url, access, secret).await.status, 200);
+    let home = on(&m.mock.oauth_url(), access, secret).await;
+    assert_rejected(&home, 401, "api-key-stack");
+    assert!(
+        home.body.contains(&stack_url),
+        "names where it works: {}",
+        home.body
+    );
+    let unknown = m
+        .post_json(
+            "/__mock/apikeys",
+            json!({ "name": "X", "user": ALICE, "scopes": ["OAuth2Read"], "stack": "globex.onshape.com" }),
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+}
