@@ -105,9 +105,14 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
-    let urls = state
-        .urls()
-        .map(|u| json!({ "oauth": u.oauth, "api": u.api }));
+    let urls = state.urls().map(|u| {
+        let stacks: serde_json::Map<String, Value> = u
+            .stacks
+            .iter()
+            .map(|(name, url)| (name.clone(), json!(url)))
+            .collect();
+        json!({ "oauth": u.oauth, "api": u.api, "stacks": stacks })
+    });
     Json(json!({
         "status": "ok", "version": env!("CARGO_PKG_VERSION"), "tables": tables, "urls": urls,
     }))
