@@ -139,21 +139,22 @@ async fn callback_listener() -> String {
 }
 
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    match c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => {
-            let at = c
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            let page = c.source().await.unwrap_or_default();
-            panic!("`{css}` did not appear ({e}) on {at}:\n{page}")
+    // Polled by hand: right after a click, a look-up can fail with "aborted by navigation"
+    // while the next page loads; that is a reason to look again, not a failure.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => return e,
+            Err(e) if Instant::now() >= deadline => {
+                let at = c
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                let page = c.source().await.unwrap_or_default();
+                panic!("`{css}` did not appear ({e}) on {at}:\n{page}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
@@ -379,10 +380,11 @@ async fn walk(c: Client) {
         async move {
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
+                // Empty while the page reloads after a Revoke ("aborted by navigation").
                 let found = c
                     .find_all(Locator::Css(".card.grant"))
                     .await
-                    .expect("cards");
+                    .unwrap_or_default();
                 if found.len() == n {
                     return found;
                 }
@@ -428,13 +430,17 @@ async fn walk(c: Client) {
         .expect("type");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let rules: Vec<Option<String>> = {
-            let mut out = vec![];
-            for r in c.find_all(Locator::Css("#rows tr")).await.expect("rows") {
-                out.push(r.attr("data-rule").await.expect("attr"));
-            }
-            out
-        };
+        // The rows' rule attributes, read in one script: the page re-renders its rows, and an
+        // element read one at a time can go stale in between.
+        let rules: Vec<Option<String>> = c
+            .execute(
+                "return Array.from(document.querySelectorAll('#rows tr')).map(r => r.dataset.rule || null);",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
         if !rules.is_empty() && rules.iter().all(|r| r.as_deref() == Some("consent-form")) {
             break;
         }
