@@ -90,6 +90,21 @@ pub struct ApiKey {
     pub created_at: Instant,
 }
 
+/// The permission scopes of an app or an API key: known names, at least one.
+pub fn permission_scopes(names: &[String]) -> Result<ScopeSet, ControlError> {
+    let scopes = ScopeSet::from_names(names.iter().map(String::as_str)).map_err(|e| {
+        ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string())
+    })?;
+    if scopes.is_empty() {
+        return Err(ControlError::bad_request(
+            rules::REGISTRATION_SCOPES,
+            Some("scopes"),
+            "at least one scope is required",
+        ));
+    }
+    Ok(scopes)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub id: String,
@@ -165,16 +180,7 @@ impl AppRegistration {
                     m,
                 )
             })?;
-        let scopes = ScopeSet::from_names(self.scopes.iter().map(String::as_str)).map_err(|e| {
-            ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string())
-        })?;
-        if scopes.is_empty() {
-            return Err(ControlError::bad_request(
-                rules::REGISTRATION_SCOPES,
-                Some("scopes"),
-                "at least one scope is required",
-            ));
-        }
+        let scopes = permission_scopes(&self.scopes)?;
         let credential = |given: Option<String>, field: &str, bytes: usize| match given {
             Some(v) if v.is_empty() || v.chars().any(|c| !c.is_ascii_graphic()) => {
                 Err(ControlError::bad_request(

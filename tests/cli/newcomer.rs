@@ -234,21 +234,27 @@ fn readme_block(heading: &str) -> String {
     block.to_owned()
 }
 
-#[test]
-fn readmes_curl_flow_runs_as_written() {
+/// Runs README's block under `heading` with bash, as written, against a fresh mock (`M`); its
+/// stdout, once it has exited 0.
+fn run_readme_block(heading: &str) -> String {
     let mock = Served::start(&[]);
-    let script = readme_block("## A full flow with curl");
     let out = Command::new("bash")
-        .args(["-c", &script])
+        .args(["-c", &readme_block(heading)])
         .env("M", &mock.url)
         .output()
         .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "{stdout}{}",
+        "{heading}: {stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn readmes_curl_flow_runs_as_written() {
+    let stdout = run_readme_block("## A full flow with curl");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
         lines
@@ -440,19 +446,7 @@ fn fixtures_prints_a_file_serve_accepts() {
 
 #[test]
 fn readmes_api_key_examples_run_as_written() {
-    let mock = Served::start(&[]);
-    let script = readme_block("## API keys");
-    let out = Command::new("bash")
-        .args(["-c", &script])
-        .env("M", &mock.url)
-        .output()
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_readme_block("## API keys");
     let answers: Vec<&str> = stdout.lines().collect();
     assert_eq!(answers.len(), 2, "{stdout}");
     for (scheme, answer) in ["Basic", "signed"].iter().zip(answers) {

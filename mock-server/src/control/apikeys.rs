@@ -11,7 +11,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body;
-use crate::domain::ScopeSet;
 use crate::error::ControlError;
 use crate::model::ApiKey;
 use crate::rules;
@@ -72,16 +71,7 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             "a key needs a name of 1 to 256 characters".into(),
         ));
     }
-    let scopes = ScopeSet::from_names(req.scopes.iter().map(String::as_str)).map_err(|e| {
-        ControlError::bad_request(rules::REGISTRATION_SCOPES, Some("scopes"), e.to_string())
-    })?;
-    if scopes.is_empty() {
-        return Err(ControlError::bad_request(
-            rules::REGISTRATION_SCOPES,
-            Some("scopes"),
-            "a key needs at least one scope",
-        ));
-    }
+    let scopes = crate::model::permission_scopes(&req.scopes)?;
     let stack = match req.stack {
         None => crate::server::DEFAULT_STACK.to_owned(),
         Some(s) if s == crate::server::DEFAULT_STACK => s,
