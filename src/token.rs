@@ -407,20 +407,10 @@ async fn code_of(resp: reqwest::Response) -> anyhow::Result<String> {
         bail!("the authorization answered {status} to {location}, without a code");
     }
     let page = resp.text().await.unwrap_or_default();
-    if let Some(code) = page
-        .split("<title>Success code=")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-    {
-        return Ok(code.to_owned());
+    if let Some(code) = conformance::browser::oob_code(&page) {
+        return Ok(code);
     }
-    let text = |id: &str| {
-        page.split(&format!("id=\"{id}\">"))
-            .nth(1)
-            .and_then(|rest| rest.split("</p>").next())
-            .map(conformance::browser::strip_tags)
-            .unwrap_or_default()
-    };
+    let text = |id: &str| conformance::browser::paragraph(&page, id).unwrap_or_default();
     bail!(
         "the authorization was refused ({status}): {} {}",
         text("error"),

@@ -119,17 +119,15 @@ impl Browser {
                 }
                 return Landing::Callback(loc);
             }
-            if let Some(code) = between(&body, "<title>Success code=", "</title>") {
-                return Landing::OobCode(unescape(&code));
+            if let Some(code) = oob_code(&body) {
+                return Landing::OobCode(code);
             }
             if let Some(error) = between(&body, "<title>Error description=", "</title>") {
                 return Landing::OobError(unescape(&error));
             }
             if status >= 400 {
                 let rule = between(&body, "<code id=\"rule\">", "</code>").unwrap_or_default();
-                let message = between(&body, "<p id=\"error\">", "</p>")
-                    .map(|m| strip_tags(&m))
-                    .unwrap_or_else(|| format!("HTTP {status}"));
+                let message = paragraph(&body, "error").unwrap_or_else(|| format!("HTTP {status}"));
                 return stuck(status, &rule, &message);
             }
             if body.contains("id=\"login\"") {
@@ -202,6 +200,16 @@ fn stuck(status: u16, rule: &str, message: &str) -> Landing {
         rule: rule.to_owned(),
         message: message.to_owned(),
     }
+}
+
+/// The code of the mock's out-of-band success page (its title: `Success code=CODE`).
+pub fn oob_code(page: &str) -> Option<String> {
+    between(page, "<title>Success code=", "</title>").map(|c| unescape(&c))
+}
+
+/// The text of the page's `<p id="ID">` (an error page's `error` or `hint`).
+pub fn paragraph(page: &str, id: &str) -> Option<String> {
+    between(page, &format!("<p id=\"{id}\">"), "</p>").map(|m| strip_tags(&m))
 }
 
 fn between(text: &str, start: &str, end: &str) -> Option<String> {

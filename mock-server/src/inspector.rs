@@ -29,14 +29,13 @@ async fn page(State(state): State<AppState>) -> Response {
 
 /// The whole log (bounded: README's Limits) as one HAR document.
 async fn har_log(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let here = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| format!("http://{h}"));
-    let (oauth, api) = match (state.urls(), here) {
-        (Some(u), _) => (u.oauth.clone(), u.api.clone()),
-        (None, Some(h)) => (h.clone(), h),
-        (None, None) => ("http://127.0.0.1".to_owned(), "http://127.0.0.1".to_owned()),
+    let (oauth, api) = match state.urls() {
+        Some(u) => (u.oauth.clone(), u.api.clone()),
+        // A router without sockets: the origin the request named.
+        None => {
+            let here = crate::api::base_url(&headers);
+            (here.clone(), here)
+        }
     };
     let entries = {
         let log = state.log();

@@ -3,7 +3,7 @@
 //! request inspector and the one command that gets a token.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -84,11 +84,7 @@ const CONTROL: &[(&str, &str, &str)] = &[
 
 async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // Links are relative to the origin the browser used; the base URL shown is its Host.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let base = format!("http://{host}");
+    let base = crate::api::base_url(&headers);
     let api = state
         .urls()
         .map_or_else(|| format!("{base}/api"), |u| format!("{}/api", u.api));
@@ -142,14 +138,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .iter()
         .map(|c| minijinja::context! { id => c.id, name => c.name, plan => c.plan.as_str() })
         .collect();
-    let consent = match store.consent() {
-        Some(s) => format!(
-            "automatic ({} as {})",
-            if s.grant { "grant" } else { "deny" },
-            store.user(&s.user_id).map_or("?", |u| u.email.as_str())
-        ),
-        None => "the sign-in and consent pages".to_owned(),
-    };
+    let consent = store.consent_summary();
     drop(store);
     pages::render(
         &state,

@@ -244,17 +244,7 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
         out,
         "  Applications page: http://{oauth}/account/applications"
     );
-    let consent = match store.consent() {
-        Some(s) => format!(
-            "automatic ({} as {})",
-            if s.grant { "grant" } else { "deny" },
-            store
-                .user(&s.user_id)
-                .map(|u| u.email.as_str())
-                .unwrap_or("?")
-        ),
-        None => "login and consent pages".to_owned(),
-    };
+    let consent = store.consent_summary();
     let _ = writeln!(
         out,
         "  Clock: {}   Consent: {consent}",

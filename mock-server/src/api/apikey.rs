@@ -234,18 +234,6 @@ pub fn signed(
     Ok(acting_as(&key))
 }
 
-/// API keys in the query string (`accessKey`, `secretKey`, …).
-pub fn in_query(uri: &Uri) -> bool {
-    uri.query().is_some_and(|q| {
-        q.split('&').any(|p| {
-            matches!(
-                crate::form::loose_name(p).as_str(),
-                "accesskey" | "secretkey" | "access_key" | "secret_key" | "apikey" | "api_key"
-            )
-        })
-    })
-}
-
 /// A header value as it may be quoted back: printable ASCII, at most 64 characters.
 fn shown(v: &str) -> String {
     v.chars()

@@ -92,20 +92,22 @@ fn authenticate(
     body: &[u8],
 ) -> Result<TokenInfo, ApiError> {
     let unauthorized = |rule, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, rule, m);
-    let in_query = uri.query().is_some_and(|q| {
-        q.split('&').any(|p| {
-            matches!(
-                crate::form::loose_name(p).as_str(),
-                "access_token" | "token"
-            )
-        })
-    });
-    if in_query {
+    if query_names_any(uri, &["access_token", "token"]) {
         return Err(unauthorized(rules::BEARER_HEADER, "the access token is in the query string").hint(
             "Tokens in URLs leak into logs and browser history; Onshape reads only the header: send Authorization: Bearer <access_token>.",
         ));
     }
-    if apikey::in_query(uri) {
+    if query_names_any(
+        uri,
+        &[
+            "accesskey",
+            "secretkey",
+            "access_key",
+            "secret_key",
+            "apikey",
+            "api_key",
+        ],
+    ) {
         return Err(unauthorized(rules::KEY_NOT_IN_URL, "an API key is in the query string").hint(
             "Keys in URLs leak into logs and browser history: send them in Authorization (Basic, or a signature), and replace the exposed key.",
         ));
@@ -148,6 +150,14 @@ fn authenticate(
         .authenticate(token, now)
         .cloned()
         .map_err(|r| ApiError::new(StatusCode::UNAUTHORIZED, r.rule, r.description).hint(r.hint))
+}
+
+/// Whether the query names one of `names` (compared as [`crate::form::loose_name`] folds them).
+fn query_names_any(uri: &Uri, names: &[&str]) -> bool {
+    uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| names.contains(&crate::form::loose_name(p).as_str()))
+    })
 }
 
 fn require(token: &TokenInfo, scope: Scope, what: &str) -> Result<(), ApiError> {
@@ -215,7 +225,8 @@ fn handle(
     }
 }
 
-fn base_url(headers: &HeaderMap) -> String {
+/// `http://` and the request's `Host`: the base of the hrefs the mock answers with.
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

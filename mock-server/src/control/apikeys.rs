@@ -15,6 +15,7 @@ use crate::error::ControlError;
 use crate::model::ApiKey;
 use crate::rules;
 use crate::state::AppState;
+use crate::store::apikeys::NewKey;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,7 +50,7 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+struct CreateKey {
     name: String,
     user: String,
     scopes: Vec<String>,
@@ -62,7 +63,7 @@ struct NewKey {
 }
 
 async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
-    let req: NewKey = json_body(&body)?;
+    let req: CreateKey = json_body(&body)?;
     let bad =
         |field: &str, m: String| ControlError::bad_request(rules::CONTROL_REQUEST, Some(field), m);
     if req.name.trim().is_empty() || req.name.chars().count() > 256 {
@@ -121,7 +122,14 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             }
             None => user.companies.first().cloned(),
         };
-        store.create_api_key(req.name, user.id, company, scopes, stack, now)
+        let new = NewKey {
+            name: req.name,
+            user_id: user.id,
+            company_id: company,
+            scopes,
+            stack,
+        };
+        store.create_api_key(new, now)
     };
     let mut body = key_json(&state, &key);
     body["secret_key"] = json!(key.secret_key);

@@ -24,6 +24,16 @@ pub const SECRET_KEY_LEN: usize = 48;
 /// A deleted key is remembered this long, to explain its use.
 const DELETED_MEMORY_SECS: u64 = 24 * 3600;
 
+/// What a new key is for; the mock draws its access and secret keys.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: String,
+    pub user_id: String,
+    pub company_id: Option<String>,
+    pub scopes: ScopeSet,
+    pub stack: String,
+}
+
 /// Why an access key does not work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyGone {
@@ -54,23 +64,15 @@ impl ApiKeys {
     }
 
     /// A new key with fresh access and secret keys.
-    pub fn create(
-        &mut self,
-        name: String,
-        user_id: String,
-        company_id: Option<String>,
-        scopes: ScopeSet,
-        stack: String,
-        now: Instant,
-    ) -> ApiKey {
+    pub fn create(&mut self, new: NewKey, now: Instant) -> ApiKey {
         let key = ApiKey {
-            name,
+            name: new.name,
             access_key: new_token(ACCESS_KEY_LEN),
             secret_key: new_token(SECRET_KEY_LEN),
-            user_id,
-            company_id,
-            scopes,
-            stack,
+            user_id: new.user_id,
+            company_id: new.company_id,
+            scopes: new.scopes,
+            stack: new.stack,
             created_at: now,
         };
         self.keys.insert(key.access_key.clone(), key.clone());
@@ -162,11 +164,13 @@ mod tests {
     fn keys_are_created_listed_and_deleted_at_once_and_nonces_used_once() {
         let mut keys = ApiKeys::default();
         let k = keys.create(
-            "CI".into(),
-            "u".into(),
-            None,
-            ScopeSet::default(),
-            "cad.onshape.com".into(),
+            NewKey {
+                name: "CI".into(),
+                user_id: "u".into(),
+                company_id: None,
+                scopes: ScopeSet::default(),
+                stack: "cad.onshape.com".into(),
+            },
             Instant(0),
         );
         assert_eq!(k.access_key.len(), ACCESS_KEY_LEN);

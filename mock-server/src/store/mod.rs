@@ -294,6 +294,18 @@ impl Store {
         self.consent.as_ref()
     }
 
+    /// How authorizations are answered, in words (the banner, the start page).
+    pub fn consent_summary(&self) -> String {
+        match &self.consent {
+            Some(s) => format!(
+                "automatic ({} as {})",
+                if s.grant { "grant" } else { "deny" },
+                self.user(&s.user_id).map_or("?", |u| u.email.as_str())
+            ),
+            None => "login and consent pages".to_owned(),
+        }
+    }
+
     pub fn set_consent(&mut self, script: Option<ConsentScript>) {
         self.consent = script;
     }
@@ -337,19 +349,9 @@ impl Store {
         &self.api_keys
     }
 
-    /// A new key for `user_id`; its secret joins the masking pass.
-    pub fn create_api_key(
-        &mut self,
-        name: String,
-        user_id: String,
-        company_id: Option<String>,
-        scopes: ScopeSet,
-        stack: String,
-        now: Instant,
-    ) -> apikeys::ApiKey {
-        let key = self
-            .api_keys
-            .create(name, user_id, company_id, scopes, stack, now);
+    /// A new key; its secret joins the masking pass.
+    pub fn create_api_key(&mut self, new: apikeys::NewKey, now: Instant) -> apikeys::ApiKey {
+        let key = self.api_keys.create(new, now);
         self.rebuild_secret_matcher();
         key
     }
