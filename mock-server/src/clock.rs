@@ -62,6 +62,11 @@ impl Instant {
         let t = UNIX_EPOCH + Duration::from_millis(self.0);
         humantime::format_rfc3339_seconds(t).to_string()
     }
+    /// RFC 1123 in GMT, as HTTP's `Date` (none past year 9999).
+    pub fn http_date(self) -> Option<String> {
+        (self.0 <= LAST_RFC3339_MS)
+            .then(|| httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(self.0)))
+    }
 }
 
 impl Instant {

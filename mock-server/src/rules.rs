@@ -179,6 +179,9 @@ rules! {
     SIGNATURE_VALID = "signature-valid", Must, ApiDocs,
         "The signature is base64(HMAC-SHA256(secret key, lower-case(method, nonce, date, content type, path, query, each followed by a newline))).",
         "Sign lower-case(METHOD\\nNONCE\\nDATE\\nCONTENT-TYPE\\nPATH\\nQUERY\\n) with the secret key: the path without the query, the query as sent, the trailing newline included.";
+    REDIRECT_RESIGNED = "redirect-resigned", Must, ApiDocs,
+        "A 307 redirect must be signed again for its new path and query, with a new nonce and Date.",
+        "On a 307, sign the request again for the Location's path and query (new On-Nonce, new Date) before sending it there; do not resend the old headers.";
     KEY_NOT_IN_URL = "key-not-in-url", Must, ApiDocs,
         "API keys are secrets: they go in the Authorization header, never in the URL.",
         "Send the keys in Authorization (Basic or a signature), not as query parameters; then delete the exposed key and create a new one.";

@@ -1,6 +1,7 @@
 //! Scripted events, for tests and the conformance runner: injected faults (a 429 with
-//! `Retry-After`, a 503, once or a few times) and triggers (after the Nth successful API
-//! call, refresh or code redemption: move the clock, revoke a grant, arm a fault).
+//! `Retry-After`, a 503, a 307 to another path, once or a few times) and triggers (after the
+//! Nth successful API call, refresh or code redemption: move the clock, revoke a grant,
+//! delete an API key, arm a fault).
 //!
 //! The recording middleware consults [`Script::take_fault`] before routing and reports each
 //! finished exchange to [`Script::observe`], then carries out the returned actions before
@@ -14,7 +15,7 @@ use serde::Deserialize;
 pub struct Fault {
     /// The path it applies to, exactly (`/oauth/token`), or a prefix ending in `*` (`/api/*`).
     pub path: String,
-    /// 429 or 5xx.
+    /// 429, 5xx, or 307 (with `location`).
     pub status: u16,
     /// How many requests it answers before it disarms itself (default 1).
     #[serde(default = "one")]
@@ -22,6 +23,10 @@ pub struct Fault {
     /// Seconds for a `Retry-After` header.
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// A 307's target on the same origin: a path, with a query if wanted
+    /// (`/api/v6/documents?limit=5`). The `Location` header names it in full.
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 fn one() -> u32 {
@@ -30,8 +35,25 @@ fn one() -> u32 {
 
 impl Fault {
     pub fn check(&self) -> Result<(), String> {
-        if !(self.status == 429 || (500..=599).contains(&self.status)) {
-            return Err(format!("status {} is not 429 or 5xx", self.status));
+        match (self.status, &self.location) {
+            (307, None) => {
+                return Err("a 307 needs a location (a path such as /api/v6/documents)".to_owned())
+            }
+            (307, Some(l))
+                if !l.starts_with('/')
+                    || l.starts_with("//")
+                    || l.contains(['#', ' '])
+                    || l.len() > 2048 =>
+            {
+                return Err(format!(
+                    "location `{}` must be a path on the same origin, starting with one /",
+                    l.chars().take(64).collect::<String>()
+                ));
+            }
+            (307, Some(_)) => {}
+            (_, Some(_)) => return Err("location is only for status 307".to_owned()),
+            (s, None) if s == 429 || (500..=599).contains(&s) => {}
+            (s, None) => return Err(format!("status {s} is not 429, 5xx or 307")),
         }
         if !self.path.starts_with('/') {
             return Err(format!("path `{}` must start with /", self.path));
@@ -71,6 +93,8 @@ pub enum Action {
     Advance(u64),
     /// Revokes the grant of `user` (email) to `client_id`.
     Revoke { user: String, client_id: String },
+    /// Deletes the API key `access_key` (it stops working at once).
+    DeleteKey { access_key: String },
     /// Arms a fault.
     Fault(Fault),
 }
@@ -80,6 +104,10 @@ impl Action {
         match self {
             Action::Advance(s) => format!("clock advanced {s} s"),
             Action::Revoke { user, client_id } => format!("grant of {user} to {client_id} revoked"),
+            Action::DeleteKey { access_key } => format!(
+                "API key {}… deleted",
+                access_key.chars().take(6).collect::<String>()
+            ),
             Action::Fault(f) => format!("fault armed: {} {} x{}", f.status, f.path, f.times),
         }
     }
@@ -160,7 +188,7 @@ impl Script {
     pub fn describe(&self) -> serde_json::Value {
         serde_json::json!({
             "faults": self.faults.iter().map(|f| serde_json::json!({
-                "path": f.path, "status": f.status, "times": f.times, "retry_after": f.retry_after,
+                "path": f.path, "status": f.status, "times": f.times, "retry_after": f.retry_after, "location": f.location,
             })).collect::<Vec<_>>(),
             "triggers": self.triggers.iter().map(|t| serde_json::json!({
                 "after": format!("{:?}", t.after), "count": t.count, "seen": t.seen, "action": t.action.describe(),
@@ -181,11 +209,46 @@ mod tests {
             status: 429,
             times: 2,
             retry_after: Some(1),
+            location: None,
         });
         assert!(s.take_fault("/oauth/token").is_none());
         assert!(s.take_fault("/api/documents").is_some());
         assert!(s.take_fault("/api/v6/documents").is_some());
         assert!(s.take_fault("/api/documents").is_none());
+    }
+
+    #[test]
+    fn a_307_needs_a_same_origin_path_and_nothing_else_takes_one() {
+        let fault = |status, location: Option<&str>| Fault {
+            path: "/api/*".into(),
+            status,
+            times: 1,
+            retry_after: None,
+            location: location.map(str::to_owned),
+        };
+        assert!(fault(307, Some("/api/v6/documents?limit=5"))
+            .check()
+            .is_ok());
+        assert!(fault(307, None)
+            .check()
+            .unwrap_err()
+            .contains("needs a location"));
+        for bad in [
+            "http://evil.example/api",
+            "//evil.example/api",
+            "api/x",
+            "/a b",
+        ] {
+            assert!(fault(307, Some(bad)).check().is_err(), "{bad}");
+        }
+        assert!(fault(429, Some("/api/x"))
+            .check()
+            .unwrap_err()
+            .contains("only for status 307"));
+        assert!(fault(302, None)
+            .check()
+            .unwrap_err()
+            .contains("not 429, 5xx or 307"));
     }
 
     #[test]

@@ -164,8 +164,8 @@ pub fn signed(
             format!("the Date is {skew} s {which} the server's time (more than 5 minutes)"),
         )
         .hint(format!(
-            "The server's time is {}. Take the Date when you sign, from a clock that is right (NTP); a request signed and sent later, or retried with the old Date, is refused.",
-            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(now.0))
+            "The server's time is {} (the response's Date). Take the Date when you sign, from a clock that is right (NTP); a request signed and sent later, or retried with the old Date, is refused.",
+            now.http_date().unwrap_or_else(|| now.rfc3339())
         )));
     }
     let Some(nonce) = text("on-nonce") else {
@@ -202,8 +202,26 @@ pub fn signed(
     let expected = request.string_to_sign();
     if !signing::verify(&key.secret_key, &expected, signature) {
         let shown_string = format!("{expected:?}");
+        let redirected_from = state
+            .store()
+            .api_keys()
+            .redirected_from(request.path, request.query)
+            .map(|(p, q)| (p.to_owned(), q.to_owned()));
+        let before = redirected_from
+            .as_ref()
+            .map(|(p, q)| (p.as_str(), q.as_str()));
         return Err(
-            match signing::diagnose(&key.secret_key, &request, body, signature) {
+            match signing::diagnose(&key.secret_key, &request, body, signature, before) {
+                Some(Mistake::BeforeRedirect { from }) => unauthorized(
+                    rules::REDIRECT_RESIGNED,
+                    format!(
+                        "the signature is for {}, the URL before the mock's 307 redirect",
+                        shown(&from)
+                    ),
+                )
+                .hint(format!(
+                    "Sign the request again for the Location's path and query, with a new On-Nonce and Date. The mock expected the signature of {shown_string}."
+                )),
                 Some(Mistake::ContentType { signed }) => unauthorized(
                     rules::CONTENT_TYPE_SIGNED,
                     format!(

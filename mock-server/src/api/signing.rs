@@ -89,14 +89,33 @@ pub fn verify(secret: &str, message: &str, signature: &str) -> bool {
 pub enum Mistake {
     /// Signed with another Content-Type than the one sent (`signed` is what was signed).
     ContentType { signed: String },
+    /// Signed for the URL the mock redirected from (`path?query`), not the one it was sent to.
+    BeforeRedirect { from: String },
     /// Any other: what the client did, in words.
     Other(&'static str),
 }
 
 /// Which common mistake `signature` matches, if any. `body` is the request body (some
-/// clients sign it).
-pub fn diagnose(secret: &str, s: &Signed<'_>, body: &[u8], signature: &str) -> Option<Mistake> {
+/// clients sign it); `redirected_from` the path and query the mock redirected this URL from,
+/// if it did.
+pub fn diagnose(
+    secret: &str,
+    s: &Signed<'_>,
+    body: &[u8],
+    signature: &str,
+    redirected_from: Option<(&str, &str)>,
+) -> Option<Mistake> {
     let matches = |message: &str| verify(secret, message, signature);
+    if let Some((path, query)) = redirected_from {
+        if matches(&Signed { path, query, ..*s }.string_to_sign()) {
+            let from = if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            };
+            return Some(Mistake::BeforeRedirect { from });
+        }
+    }
     if matches(&string_to_sign(s, false, true)) {
         return Some(Mistake::Other(
             "the string was signed as it is, not lower-cased",
@@ -255,11 +274,20 @@ mod tests {
     fn each_common_mistake_is_recognised() {
         let s = request("q=Part%20A", "application/json");
         let sign_as = |m: &str| sign(SECRET.as_bytes(), m);
-        let named = |sig: &str| diagnose(SECRET, &s, b"{\"name\":\"x\"}", sig);
+        let named = |sig: &str| {
+            diagnose(
+                SECRET,
+                &s,
+                b"{\"name\":\"x\"}",
+                sig,
+                Some(("/api/documents", "limit=5")),
+            )
+        };
         let said = |sig: &str| {
             named(sig).map(|m| match m {
                 Mistake::Other(t) => t.to_owned(),
                 Mistake::ContentType { signed } => format!("content-type {signed}"),
+                Mistake::BeforeRedirect { from } => format!("before the redirect from {from}"),
             })
         };
         let cases: Vec<(String, &str)> = vec![
@@ -316,6 +344,17 @@ mod tests {
             (
                 sign_as(&format!("{}{{\"name\":\"x\"}}", s.string_to_sign())),
                 "body was signed",
+            ),
+            (
+                sign_as(
+                    &Signed {
+                        path: "/api/documents",
+                        query: "limit=5",
+                        ..s
+                    }
+                    .string_to_sign(),
+                ),
+                "before the redirect from /api/documents?limit=5",
             ),
         ];
         for (sig, expected) in cases {

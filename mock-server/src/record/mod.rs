@@ -133,7 +133,7 @@ where
             (answered, form)
         }
         (Ok(bytes), Some(fault)) => (
-            Err(fault_response(fault, &path)),
+            Err(fault_response(&state, fault, &parts)),
             is_form.then(|| masked_form(&bytes, crate::form::parse(&bytes).ok().as_ref())),
         ),
         (Err(refused), _) => (Err(refused), None),
@@ -160,6 +160,11 @@ where
     // The exchange's time is when it was answered, before the triggers it fires move the
     // clock: a move shows between this exchange and the next.
     let now = state.clock().now();
+    // The server's time is the mock's clock (a client may correct its own by it, as signed
+    // requests need a Date within 5 minutes of it); hyper adds none when one is set.
+    if let Some(Ok(v)) = now.http_date().map(HeaderValue::try_from) {
+        response.headers_mut().insert(header::DATE, v);
+    }
     let actions = match event(&path, status, form.as_deref()) {
         Some(event) if state.script_armed() => run_triggers(&state, event),
         _ => Vec::new(),
@@ -295,6 +300,10 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
                         store.revoke_grant(&id, &client_id, None, now);
                     }
                 }
+                Action::DeleteKey { access_key } => {
+                    let now = state.clock().now();
+                    state.store().delete_api_key(&access_key, now);
+                }
                 Action::Fault(f) => state.script().arm(f),
             }
             done
@@ -302,8 +311,25 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
         .collect()
 }
 
-/// An injected 429 or 5xx, in the shape of the surface it stands in for.
-fn fault_response(fault: &Fault, path: &str) -> Response {
+/// An injected 429, 5xx or 307, in the shape of the surface it stands in for. A 307 is
+/// remembered, to recognise a request then signed for the URL before it.
+fn fault_response(
+    state: &AppState,
+    fault: &Fault,
+    request: &axum::http::request::Parts,
+) -> Response {
+    let path = request.uri.path();
+    if let Some(to) = &fault.location {
+        let from = request.uri.path_and_query().map_or(path, |p| p.as_str());
+        state.store().note_redirect(from, to);
+        let target = format!("{}{to}", crate::api::base_url(&request.headers));
+        let body = serde_json::json!({ "message": format!("Temporary Redirect: the resource is at {to}"), "moreInfoUrl": "", "status": 307, "code": 0 });
+        let mut resp = (StatusCode::TEMPORARY_REDIRECT, axum::Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&target) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        return resp;
+    }
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     // Worded as the real service would: a library puts this text in its exception, and it
     // must not read as if the client had called the control API. The log marks the fault.

@@ -6,6 +6,8 @@
 //!
 //! Signed requests carry a nonce that may be used once: nonces are remembered for the
 //! 5-minute window in which a request's `Date` is accepted, at most [`MAX_NONCES`] of them.
+//! The last [`MAX_REDIRECTS`] redirects the mock answered (injected 307s) are remembered, to
+//! recognise a request signed for the URL before its redirect.
 
 use std::collections::VecDeque;
 
@@ -21,6 +23,8 @@ pub const MAX_NONCES: usize = 100_000;
 /// The lengths of the keys the mock issues (alphanumeric), as Onshape's.
 pub const ACCESS_KEY_LEN: usize = 24;
 pub const SECRET_KEY_LEN: usize = 48;
+/// Redirects remembered at most (the oldest go first).
+pub const MAX_REDIRECTS: usize = 64;
 /// A deleted key is remembered this long, to explain its use.
 const DELETED_MEMORY_SECS: u64 = 24 * 3600;
 
@@ -50,6 +54,20 @@ pub struct ApiKeys {
     deleted: Map<String, Instant>,
     nonces: Map<String, Instant>,
     nonce_order: VecDeque<String>,
+    redirects: VecDeque<Redirect>,
+}
+
+/// A 307 the mock answered: from one path and query to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Redirect {
+    from: (String, String),
+    to: (String, String),
+}
+
+/// `path?query` as (path, query); the query empty when there is none.
+fn split_target(target: &str) -> (String, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    (path.to_owned(), query.to_owned())
 }
 
 impl ApiKeys {
@@ -129,6 +147,27 @@ impl ApiKeys {
         }
     }
 
+    /// Remembers that the mock redirected `from` (`path?query`) to `to`.
+    pub fn note_redirect(&mut self, from: &str, to: &str) {
+        if self.redirects.len() >= MAX_REDIRECTS {
+            self.redirects.pop_front();
+        }
+        self.redirects.push_back(Redirect {
+            from: split_target(from),
+            to: split_target(to),
+        });
+    }
+
+    /// The path and query a request to `path` and `query` was redirected from, most recent
+    /// first, if the mock redirected one there.
+    pub fn redirected_from(&self, path: &str, query: &str) -> Option<(&str, &str)> {
+        self.redirects
+            .iter()
+            .rev()
+            .find(|r| r.to.0 == path && r.to.1 == query)
+            .map(|r| (r.from.0.as_str(), r.from.1.as_str()))
+    }
+
     pub fn purge(&mut self, now: Instant) {
         self.nonces
             .retain(|_, at| now.secs_since(*at) <= DATE_WINDOW_SECS);
@@ -195,5 +234,26 @@ mod tests {
         );
         keys.purge(Instant(301_000));
         assert_eq!(keys.nonces_len(), 0);
+    }
+
+    #[test]
+    fn redirects_are_remembered_most_recent_first_and_bounded() {
+        let mut keys = ApiKeys::default();
+        keys.note_redirect("/api/documents?limit=5", "/api/v6/documents?limit=5&r=1");
+        keys.note_redirect("/api/other", "/api/v6/documents?limit=5&r=1");
+        assert_eq!(
+            keys.redirected_from("/api/v6/documents", "limit=5&r=1"),
+            Some(("/api/other", ""))
+        );
+        assert_eq!(keys.redirected_from("/api/v6/documents", ""), None);
+        for i in 0..MAX_REDIRECTS {
+            keys.note_redirect(&format!("/api/a{i}"), &format!("/api/b{i}"));
+        }
+        assert_eq!(keys.redirects.len(), MAX_REDIRECTS);
+        assert_eq!(
+            keys.redirected_from("/api/v6/documents", "limit=5&r=1"),
+            None
+        );
+        assert_eq!(keys.redirected_from("/api/b0", ""), Some(("/api/a0", "")));
     }
 }

@@ -362,6 +362,11 @@ impl Store {
         self.api_keys.delete(access_key, now)
     }
 
+    /// Remembers a 307 the mock answered (`path?query` to `path?query`).
+    pub fn note_redirect(&mut self, from: &str, to: &str) {
+        self.api_keys.note_redirect(from, to);
+    }
+
     /// Records a verified request's nonce.
     pub fn use_nonce(&mut self, nonce: &str, now: Instant) {
         self.maybe_purge(now);

@@ -479,3 +479,69 @@ async fn a_key_works_only_on_the_stack_it_was_created_on() {
         .await;
     assert_eq!(unknown.status, 400, "{}", unknown.body);
 }
+
+#[tokio::test]
+async fn a_307_must_be_signed_again_for_its_new_path_and_query() {
+    let m = spawn_mock().await;
+    let armed = m
+        .post_json(
+            "/__mock/faults",
+            json!({ "path": "/api/documents", "status": 307, "location": "/api/v6/documents?limit=5" }),
+        )
+        .await;
+    assert_eq!(armed.status, 201, "{}", armed.body);
+    let first = Signer::get("/api/documents", "");
+    let redirected = first.send(&m).await;
+    assert_eq!(redirected.status, 307, "{}", redirected.body);
+    assert_eq!(redirected.location(), m.url("/api/v6/documents?limit=5"));
+    // Followed with the old headers (what urllib and requests do by themselves): named.
+    let mut stale = Signer::get("/api/v6/documents", "limit=5");
+    stale.nonce = first.nonce.clone();
+    stale.date = first.date.clone();
+    let refused = stale.send_signing(&m, &first.string()).await;
+    assert_rejected(&refused, 401, "redirect-resigned");
+    assert!(
+        refused
+            .body
+            .contains("for /api/documents, the URL before the mock's 307"),
+        "{}",
+        refused.body
+    );
+    // Signed again for the new URL: accepted.
+    let again = Signer::get("/api/v6/documents", "limit=5").send(&m).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    // A 307 needs a same-origin location; other statuses take none.
+    for bad in [
+        json!({ "path": "/api/*", "status": 307 }),
+        json!({ "path": "/api/*", "status": 307, "location": "https://evil.example/api" }),
+        json!({ "path": "/api/*", "status": 503, "location": "/api/x" }),
+    ] {
+        assert_rejected(
+            &m.post_json("/__mock/faults", bad).await,
+            400,
+            "control-request",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_trigger_deletes_a_key_mid_run_and_responses_carry_the_mocks_time() {
+    let m = spawn_mock().await;
+    let armed = m
+        .post_json(
+            "/__mock/triggers",
+            json!({ "after": "api-success", "action": { "delete_key": { "access_key": ACCESS } } }),
+        )
+        .await;
+    assert_eq!(armed.status, 201, "{}", armed.body);
+    let ok = basic(&m, ACCESS, SECRET, "/api/users/sessioninfo").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.header("date"), Some(http_date(0).as_str()));
+    let gone = Signer::get("/api/documents", "").send(&m).await;
+    assert_rejected(&gone, 401, "api-key-known");
+    assert!(gone.body.contains("deleted 0 s ago"), "{}", gone.body);
+    // The Date of every response is the mock's clock, so a client can correct its own.
+    m.advance(400).await;
+    let later = basic(&m, ACCESS, SECRET, "/api/documents").await;
+    assert_eq!(later.header("date"), Some(http_date(400).as_str()));
+}
