@@ -82,8 +82,12 @@ struct Check {
     /// Web-app mode: the URL where the app starts a sign-in, e.g.
     /// `http://localhost:{port}/login` or just `/login` (`{port}` is the port of
     /// ONSHAPE_REDIRECT_URI, where the app listens). The runner's browser starts there.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "api_key")]
     app_url: Option<String>,
+    /// The client authenticates with an API key (README: the API-key contract): run the
+    /// API-key scenarios instead of the OAuth ones.
+    #[arg(long)]
+    api_key: bool,
     /// The libfaketime library that moves the client's clock with the mock's (default:
     /// $ONSHAPE_MOCK_FAKETIME_LIB, then Debian's path).
     #[arg(long, value_name = "PATH", conflicts_with = "no_shared_clock")]
@@ -215,19 +219,13 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let all = conformance::scenario::load(args.scenarios_dir.as_deref())?;
     let known: Vec<String> = all.iter().map(|s| s.id.clone()).collect();
-    let selected: Vec<_> = if args.scenarios.is_empty() {
-        all
+    let auth = if args.api_key {
+        conformance::scenario::Auth::ApiKey
     } else {
-        for id in &args.scenarios {
-            if !all.iter().any(|s| &s.id == id) {
-                let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
-                anyhow::bail!("unknown scenario `{id}`; known: {}", ids.join(", "));
-            }
-        }
-        all.into_iter()
-            .filter(|s| args.scenarios.contains(&s.id))
-            .collect()
+        conformance::scenario::Auth::Oauth
     };
+    let selected =
+        conformance::scenario::select(all, &args.scenarios, auth).map_err(anyhow::Error::msg)?;
     let baseline = match &args.baseline {
         None => conformance::report::Baseline::default(),
         Some(path) => {
@@ -366,9 +364,13 @@ fn list_scenarios(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for s in conformance::scenario::load(dir)? {
-        let _ = writeln!(out, "{:<22} {}", s.id, s.title);
+        let kind = match s.auth {
+            conformance::scenario::Auth::ApiKey => "  [API key: check --api-key]",
+            conformance::scenario::Auth::Oauth => "",
+        };
+        let _ = writeln!(out, "{:<25} {}{kind}", s.id, s.title);
         if !s.description.is_empty() {
-            let _ = writeln!(out, "{:<22} {}", "", s.description);
+            let _ = writeln!(out, "{:<25} {}", "", s.description);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -385,11 +387,12 @@ fn rules_text() -> String {
         format!("  {id:<28} {level:<6} {doc}\n")
     };
     let mut out = String::from("Client rules (judged by `check`):\n");
-    out.extend(
-        conformance::rules::ALL
-            .iter()
-            .map(|r| line(r.id, r.level, r.doc)),
-    );
+    out.extend(conformance::rules::ALL.iter().map(|r| match r.auth {
+        Some(conformance::scenario::Auth::ApiKey) => {
+            line(r.id, r.level, &format!("[API-key clients] {}", r.doc))
+        }
+        _ => line(r.id, r.level, r.doc),
+    }));
     out.push_str("\nRequest rules (enforced by the mock; each rejection names one):\n");
     out.extend(
         mock_server::rules::ALL

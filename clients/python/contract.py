@@ -112,7 +112,10 @@ def describe(exc):
         parts.append(f"{type(exc).__name__}: {exc}")
         exc = exc.__cause__ or exc.__context__
     text = _SECRETS.sub(r"\1…", " <- ".join(parts))
-    return text.replace(CLIENT_SECRET, "…") if CLIENT_SECRET else text
+    for secret in (CLIENT_SECRET, os.environ.get("ONSHAPE_SECRET_KEY")):
+        if secret:
+            text = text.replace(secret, "…")
+    return text
 
 
 def main(run):

@@ -1,23 +1,38 @@
 #!/usr/bin/env python3
-"""Onshape's official Python SDK, onshape-client 1.6.3, with API keys (signed requests).
+"""Onshape's official Python SDK, onshape-client 1.6.3, with API keys: the runner's API-key
+contract (`onshape-mock check --api-key`).
 
 Configured as its Client docstring shows (`base_url`, `access_key`, `secret_key`), it signs
 every request itself (onshape_client/apikey_headers.py: Date, On-Nonce and
 `On ACCESS:HmacSHA256:SIGNATURE` over the lower-cased method, nonce, date, Content-Type,
-path and urlencoded query). Reads ONSHAPE_API_URL, ONSHAPE_ACCESS_KEY and ONSHAPE_SECRET_KEY;
-makes a GET, a GET with a query and a POST with a JSON body; prints one line per call and
-exits 0 when all three succeeded.
+path and urlencoded query), and follows a 307 by signing again (oas/rest.py). Reads
+ONSHAPE_API_URL, ONSHAPE_ACCESS_KEY, ONSHAPE_SECRET_KEY and ONSHAPE_API_CALLS (the library
+only signs: ONSHAPE_API_AUTH is ignored); makes each call through the client's `call_api`
+(a POST with a JSON body), prints one line per call, and exits 0 when all succeeded, 1 with
+the library's message at the first failure.
 """
 
-import json
 import os
 import sys
+import urllib.parse
 
 from onshape_client.client import Client
-from onshape_client.oas.models.bt_document_params import BTDocumentParams
+
+from contract import main
 
 
-def main():
+def calls():
+    """ONSHAPE_API_CALLS as (method, path, query pairs)."""
+    out = []
+    for item in (os.environ.get("ONSHAPE_API_CALLS") or "").split(";"):
+        method, _, target = item.strip().partition(" ")
+        if method:
+            path, _, query = target.strip().partition("?")
+            out.append((method.upper(), path, urllib.parse.parse_qsl(query, keep_blank_values=True)))
+    return out
+
+
+def run():
     client = Client(
         keys_file=None,
         configuration={
@@ -27,27 +42,19 @@ def main():
         },
     )
     assert client.get_authentication_method() == "api_keys"
-    calls = [
-        ("GET /api/users/sessioninfo", lambda: client.users_api.session_info(_preload_content=False)),
-        ("GET /api/documents?q=…", lambda: client.documents_api.get_documents(q="Gripper", _preload_content=False)),
-        (
-            "POST /api/documents",
-            lambda: client.documents_api.create_document(
-                BTDocumentParams(name="from onshape-client"), _preload_content=False
-            ),
-        ),
-    ]
-    ok = True
-    for name, call in calls:
-        try:
-            r = call()
-            body = json.loads(r.data)
-            print(name, r.status, body.get("name") or body.get("email") or "")
-        except Exception as e:  # the library raises ApiException on 4xx/5xx
-            ok = False
-            print(name, "failed:", str(e).replace("\n", " ")[:500])
-    sys.exit(0 if ok else 1)
+    for method, path, query in calls():
+        # call_api raises ApiException on any status outside 2xx: `main` reports it.
+        r = client.api_client.call_api(
+            path,
+            method,
+            query_params=query,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body={"name": "from onshape-client"} if method == "POST" else None,
+            _preload_content=False,
+            _return_http_data_only=True,
+        )
+        print(f"{method} {path} -> {r.status}", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(run)

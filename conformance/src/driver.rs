@@ -19,7 +19,7 @@ use tokio::process::Command;
 use crate::browser::{Browser, Landing};
 use crate::desktop::write_browser;
 use crate::process::{collect, kill, read_capped, ProcessGroup, TempDir};
-use crate::scenario::{RedirectKind, Scenario};
+use crate::scenario::{Auth, RedirectKind, Scenario};
 use crate::shared_clock::{ClientClock, SharedClock};
 
 /// Exchanges the mock keeps per run; a client that makes more cannot be judged.
@@ -146,6 +146,7 @@ pub enum SecretKind {
     Code,
     AccessToken,
     RefreshToken,
+    ApiSecretKey,
 }
 
 impl SecretKind {
@@ -155,6 +156,7 @@ impl SecretKind {
             SecretKind::Code => "an authorization code",
             SecretKind::AccessToken => "an access token",
             SecretKind::RefreshToken => "a refresh token",
+            SecretKind::ApiSecretKey => "the API secret key",
         }
     }
 }
@@ -214,9 +216,10 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let hooks = Hooks {
         clock_moved: client_clock.as_ref().map(|(clock, _)| {
             let (clock, pgid, unfollowed) = (clock.clone(), pgid.clone(), unfollowed.clone());
+            let skew = Duration::from_secs(scenario.clock_skew);
             Arc::new(move |offset: Duration| {
                 // Best effort: a failed write shows as a client that met an expired token.
-                let _ = clock.set(offset);
+                let _ = clock.set(offset.saturating_sub(skew));
                 let group = pgid.load(std::sync::atomic::Ordering::Relaxed);
                 if group != 0 {
                     let mut seen = unfollowed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -257,9 +260,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         .await
         .map_err(|e| RunError::Mock(e.to_string()))?;
     let state = mock.state.clone();
-    let port = match scenario.redirect {
-        RedirectKind::Localhost => Some(free_port()?),
-        RedirectKind::Oob => None,
+    if scenario.clock_skew > 0 {
+        let _ = state.advance_clock(Duration::from_secs(scenario.clock_skew));
+    }
+    let port = match (scenario.auth, scenario.redirect) {
+        (Auth::Oauth, RedirectKind::Localhost) => Some(free_port()?),
+        _ => None,
     };
     let redirect_uri = match port {
         Some(port) => format!("http://localhost:{port}/callback"),
@@ -275,27 +281,14 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         }
         (_, None) => None,
     };
-    let app = state
-        .store()
-        .register_app(AppRegistration {
-            name: format!("Conformance client ({})", scenario.id),
-            summary: scenario.title.clone(),
-            primary_format: "com.example.onshape-mock.conformance".to_owned(),
-            redirect_urls: vec![redirect_uri.clone()],
-            scopes: scenario.registered_scopes.clone(),
-            client_id: None,
-            client_secret: None,
-        })
-        .map_err(|e| {
-            RunError::Setup(format!(
-                "scenario {}: {} ({})",
-                scenario.id, e.message, e.rule
-            ))
-        })?;
+    let credentials = match scenario.auth {
+        Auth::Oauth => Credentials::App(register_app(&state, scenario, &redirect_uri)?),
+        Auth::ApiKey => Credentials::Key(create_key(&state, scenario)?),
+    };
     for fault in &scenario.faults {
         state.script().arm(fault.clone());
     }
-    for trigger in scenario.mock_triggers(&app.client_id) {
+    for trigger in scenario.mock_triggers(credentials.id()) {
         state.script().add_trigger(trigger);
     }
 
@@ -308,29 +301,50 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&opts.command)
-        .env("ONSHAPE_OAUTH_URL", &oauth_url)
         .env("ONSHAPE_API_URL", &api_url)
-        .env("ONSHAPE_CLIENT_ID", &app.client_id)
-        .env("ONSHAPE_CLIENT_SECRET", &app.client_secret)
-        .env("ONSHAPE_REDIRECT_URI", &redirect_uri)
         .env("ONSHAPE_API_CALLS", scenario.api_calls.join(";"))
         .env("BROWSER", &browser_path)
-        .env_remove("ONSHAPE_SCOPE")
-        .env_remove("ONSHAPE_COMPANY_ID")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(scope) = &scenario.scope {
-        cmd.env("ONSHAPE_SCOPE", scope);
+    // Only the contract's variables: none of the other contract's leaks in from the shell.
+    for name in [
+        "ONSHAPE_OAUTH_URL",
+        "ONSHAPE_CLIENT_ID",
+        "ONSHAPE_CLIENT_SECRET",
+        "ONSHAPE_REDIRECT_URI",
+        "ONSHAPE_SCOPE",
+        "ONSHAPE_COMPANY_ID",
+        "ONSHAPE_APP_PORT",
+        "ONSHAPE_ACCESS_KEY",
+        "ONSHAPE_SECRET_KEY",
+        "ONSHAPE_API_AUTH",
+    ] {
+        cmd.env_remove(name);
     }
-    if let Some(company) = &scenario.company_id {
-        cmd.env("ONSHAPE_COMPANY_ID", company);
+    match &credentials {
+        Credentials::App(app) => {
+            cmd.env("ONSHAPE_OAUTH_URL", &oauth_url)
+                .env("ONSHAPE_CLIENT_ID", &app.client_id)
+                .env("ONSHAPE_CLIENT_SECRET", &app.client_secret)
+                .env("ONSHAPE_REDIRECT_URI", &redirect_uri);
+            if let Some(scope) = &scenario.scope {
+                cmd.env("ONSHAPE_SCOPE", scope);
+            }
+            if let Some(company) = &scenario.company_id {
+                cmd.env("ONSHAPE_COMPANY_ID", company);
+            }
+            if let (Some(port), Some(_)) = (port, &start_url) {
+                cmd.env("ONSHAPE_APP_PORT", port.to_string());
+            }
+        }
+        Credentials::Key(key) => {
+            cmd.env("ONSHAPE_ACCESS_KEY", &key.access_key)
+                .env("ONSHAPE_SECRET_KEY", &key.secret_key)
+                .env("ONSHAPE_API_AUTH", scenario.scheme.as_str());
+        }
     }
-    match (port, &start_url) {
-        (Some(port), Some(_)) => cmd.env("ONSHAPE_APP_PORT", port.to_string()),
-        _ => cmd.env_remove("ONSHAPE_APP_PORT"),
-    };
     if let Some((clock, lib)) = &client_clock {
         cmd.envs(clock.env(lib));
     }
@@ -381,18 +395,21 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
             log.dropped(),
         )
     };
-    let grant_companies = {
-        let store = state.store();
-        let user = store
-            .user_by_email(&scenario.user)
-            .map(|u| u.id.clone())
-            .unwrap_or_default();
-        store
-            .grants_of(&user)
-            .into_iter()
-            .filter(|g| g.client_id == app.client_id)
-            .map(|g| g.company_id)
-            .collect()
+    let grant_companies = match &credentials {
+        Credentials::Key(_) => Vec::new(),
+        Credentials::App(app) => {
+            let store = state.store();
+            let user = store
+                .user_by_email(&scenario.user)
+                .map(|u| u.id.clone())
+                .unwrap_or_default();
+            store
+                .grants_of(&user)
+                .into_iter()
+                .filter(|g| g.client_id == app.client_id)
+                .map(|g| g.company_id)
+                .collect()
+        }
     };
     let Session {
         opened,
@@ -408,17 +425,27 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     let basic =
         |id: &str, secret: &str| data_encoding::BASE64.encode(format!("{id}:{secret}").as_bytes());
     let enc = |v: &str| mock_server::form::encode_component(v);
-    let mut secrets: Vec<Secret> = [
-        app.client_secret.clone(),
-        basic(&app.client_id, &app.client_secret),
-        basic(&enc(&app.client_id), &enc(&app.client_secret)),
-    ]
-    .into_iter()
-    .map(|value| Secret {
-        kind: SecretKind::ClientSecret,
-        value,
-    })
-    .collect();
+    let (kind, values) = match &credentials {
+        Credentials::App(app) => (
+            SecretKind::ClientSecret,
+            vec![
+                app.client_secret.clone(),
+                basic(&app.client_id, &app.client_secret),
+                basic(&enc(&app.client_id), &enc(&app.client_secret)),
+            ],
+        ),
+        Credentials::Key(key) => (
+            SecretKind::ApiSecretKey,
+            vec![
+                key.secret_key.clone(),
+                basic(&key.access_key, &key.secret_key),
+            ],
+        ),
+    };
+    let mut secrets: Vec<Secret> = values
+        .into_iter()
+        .map(|value| Secret { kind, value })
+        .collect();
     secrets.extend(
         issued
             .lock()
@@ -460,6 +487,74 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         oauth_url,
         api_url,
     })
+}
+
+/// What the client is given to authenticate with.
+enum Credentials {
+    App(mock_server::model::App),
+    Key(mock_server::model::ApiKey),
+}
+
+impl Credentials {
+    /// The app's client id, or the key's access key (what triggers act on).
+    fn id(&self) -> &str {
+        match self {
+            Credentials::App(app) => &app.client_id,
+            Credentials::Key(key) => &key.access_key,
+        }
+    }
+}
+
+/// The scenario's application, registered with the one redirect URI.
+fn register_app(
+    state: &mock_server::AppState,
+    scenario: &Scenario,
+    redirect_uri: &str,
+) -> Result<mock_server::model::App, RunError> {
+    state
+        .store()
+        .register_app(AppRegistration {
+            name: format!("Conformance client ({})", scenario.id),
+            summary: scenario.title.clone(),
+            primary_format: "com.example.onshape-mock.conformance".to_owned(),
+            redirect_urls: vec![redirect_uri.to_owned()],
+            scopes: scenario.registered_scopes.clone(),
+            client_id: None,
+            client_secret: None,
+        })
+        .map_err(|e| {
+            RunError::Setup(format!(
+                "scenario {}: {} ({})",
+                scenario.id, e.message, e.rule
+            ))
+        })
+}
+
+/// The scenario's API key: the scenario user's, in their first company, with the
+/// scenario's scopes, on the default stack.
+fn create_key(
+    state: &mock_server::AppState,
+    scenario: &Scenario,
+) -> Result<mock_server::model::ApiKey, RunError> {
+    let setup = |m: String| RunError::Setup(format!("scenario {}: {m}", scenario.id));
+    let scopes = mock_server::model::permission_scopes(&scenario.registered_scopes)
+        .map_err(|e| setup(format!("{} ({})", e.message, e.rule)))?;
+    let now = state.clock().now();
+    let mut store = state.store();
+    let user = store
+        .user_by_email(&scenario.user)
+        .cloned()
+        .ok_or_else(|| setup(format!("no fixture user {}", scenario.user)))?;
+    Ok(store.create_api_key(
+        mock_server::store::apikeys::NewKey {
+            name: format!("Conformance key ({})", scenario.id),
+            user_id: user.id.clone(),
+            company_id: user.companies.first().cloned(),
+            scopes,
+            stack: mock_server::DEFAULT_STACK.to_owned(),
+        },
+        now,
+    ))
 }
 
 /// The browser side of one run.

@@ -1,6 +1,6 @@
-//! The conformance runner: `onshape-mock check` drives any OAuth client (any language)
-//! through scenarios against a fresh in-process mock and judges it against Onshape's
-//! documented rules.
+//! The conformance runner: `onshape-mock check` drives any client (any language) — an OAuth
+//! client, or with `--api-key` a script that uses an API key — through scenarios against a
+//! fresh in-process mock and judges it against Onshape's documented rules.
 //!
 //! Map:
 //! - [`scenario`]: the scenario model; `scenarios/*.toml` are built in, `--scenarios-dir`
@@ -38,7 +38,7 @@ use scenario::Scenario;
 
 /// Runs `scenarios` with at most `jobs` at once. `on_result` sees each result in id order, as
 /// soon as it and every one before it have finished (a stable order that still streams).
-/// Out-of-band scenarios are skipped in web-app mode.
+/// Out-of-band and API-key scenarios are skipped in web-app mode.
 pub async fn check(
     mut scenarios: Vec<Scenario>,
     options: driver::RunOptions,
@@ -55,11 +55,17 @@ pub async fn check(
     let options = Arc::new(options);
     let mut tasks = tokio::task::JoinSet::new();
     for (i, s) in scenarios.into_iter().enumerate() {
-        if web_app && s.redirect == scenario::RedirectKind::Oob {
-            slots[i] = Some(ScenarioResult::skipped(
-                &s,
-                "out-of-band codes are for desktop apps: a web app has a redirect URI",
-            ));
+        let skip = if !web_app {
+            None
+        } else if s.auth == scenario::Auth::ApiKey {
+            Some("API keys are for scripts: a web app signs its users in with OAuth")
+        } else if s.redirect == scenario::RedirectKind::Oob {
+            Some("out-of-band codes are for desktop apps: a web app has a redirect URI")
+        } else {
+            None
+        };
+        if let Some(why) = skip {
+            slots[i] = Some(ScenarioResult::skipped(&s, why));
             continue;
         }
         let (limit, options) = (limit.clone(), options.clone());

@@ -8,6 +8,12 @@ use crate::rules::{describe, is_refresh};
 /// The notes of one run, in the order things happened.
 pub fn notes(run: &RunRecord) -> Vec<String> {
     let mut notes = Vec::new();
+    if run.scenario.clock_skew > 0 {
+        notes.push(format!(
+            "the mock's clock was {} s ahead of the client's from the start (the scenario's clock_skew)",
+            run.scenario.clock_skew
+        ));
+    }
     for (i, pair) in run.exchanges.windows(2).enumerate() {
         let (before, after) = (&pair[0], &pair[1]);
         if after.at_ms > before.at_ms {
@@ -76,6 +82,21 @@ fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
 
 fn fault_note(run: &RunRecord, i: usize) -> String {
     let e = &run.exchanges[i];
+    if let Some(location) = e.location.as_deref().filter(|_| e.status == 307) {
+        let target =
+            url::Url::parse(location).map_or_else(|_| location.to_owned(), |u| u.path().to_owned());
+        let followed = run.exchanges[i + 1..]
+            .iter()
+            .find(|n| n.method == e.method && n.path == target);
+        let outcome = match followed {
+            Some(n) => format!("the client followed it: {}", describe(n)),
+            None => "the client did not follow it".to_owned(),
+        };
+        return format!(
+            "#{} {} {} got an injected 307 to {location}; {outcome}",
+            e.id, e.method, e.path
+        );
+    }
     let retry_after = e
         .response_header("retry-after")
         .map(|s| format!(" with Retry-After: {s}"))

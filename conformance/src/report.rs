@@ -287,7 +287,7 @@ impl ScenarioResult {
             Verdict::Skip => "SKIP",
         };
         if let Some(why) = &self.skipped {
-            return format!("{mark}  {:<22} {why}", self.id);
+            return format!("{mark}  {:<25} {why}", self.id);
         }
         let (baselined, open): (Vec<&ReportedFinding>, Vec<&ReportedFinding>) =
             self.broken().partition(|f| f.baselined);
@@ -310,7 +310,7 @@ impl ScenarioResult {
                 ""
             };
         format!(
-            "{mark}  {:<22} {:>6} ms  {}{expected}{rules}",
+            "{mark}  {:<25} {:>6} ms  {}{expected}{rules}",
             self.id, self.duration_ms, self.end
         )
     }

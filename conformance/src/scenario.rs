@@ -19,6 +19,46 @@ pub enum RedirectKind {
     Oob,
 }
 
+/// How the client authenticates: which client contract it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    /// OAuth 2.0: BROWSER, a callback or stdin, tokens (README: the client contract).
+    #[default]
+    Oauth,
+    /// An API key: `ONSHAPE_ACCESS_KEY`, `ONSHAPE_SECRET_KEY` (README: the API-key contract).
+    ApiKey,
+}
+
+impl Auth {
+    /// `an OAuth client` / `an API-key client`.
+    pub fn client(self) -> &'static str {
+        match self {
+            Auth::Oauth => "an OAuth client",
+            Auth::ApiKey => "an API-key client",
+        }
+    }
+}
+
+/// The API-key scheme a scenario asks for (`ONSHAPE_API_AUTH`); a client that does only one
+/// may ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    #[default]
+    Signed,
+    Basic,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Signed => "signed",
+            Scheme::Basic => "basic",
+        }
+    }
+}
+
 /// What the user does on the consent page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -66,6 +106,9 @@ pub struct TriggerSpec {
     /// Revoke the scenario user's grant to the scenario app.
     #[serde(default)]
     pub revoke: bool,
+    /// Delete the scenario's API key (API-key scenarios).
+    #[serde(default)]
+    pub delete_key: bool,
     /// Arm this fault.
     #[serde(default)]
     pub fault: Option<Fault>,
@@ -85,9 +128,19 @@ pub struct Scenario {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// OAuth (the default) or an API key: which clients the scenario is for.
+    #[serde(default)]
+    pub auth: Auth,
+    /// API-key scenarios: the scheme asked for in `ONSHAPE_API_AUTH`.
+    #[serde(default)]
+    pub scheme: Scheme,
+    /// Seconds the client's clock is behind the mock's from the start (the mock's clock is
+    /// moved before the client starts; the client's stays).
+    #[serde(default)]
+    pub clock_skew: u64,
     #[serde(default)]
     pub redirect: RedirectKind,
-    /// The scopes the scenario's app is registered with.
+    /// The scopes the scenario's app is registered with (API-key scenarios: the key's).
     #[serde(default = "default_scopes")]
     pub registered_scopes: Vec<String>,
     /// `ONSHAPE_SCOPE` (unset when absent).
@@ -170,13 +223,42 @@ impl Scenario {
         }
         for call in &s.api_calls {
             let ok = call.split_once(' ').is_some_and(|(m, p)| {
-                ["GET", "POST", "DELETE"].contains(&m) && p.starts_with("/api")
+                ["GET", "POST", "DELETE"].contains(&m)
+                    && p.starts_with("/api")
+                    && !p.contains([' ', ';', '#'])
             });
             if !ok {
                 return Err(invalid(format!(
-                    "api call `{call}` is not `GET|POST|DELETE /api/…`"
+                    "api call `{call}` is not `GET|POST|DELETE /api/…` (a query may follow `?`)"
                 )));
             }
+        }
+        if s.auth == Auth::ApiKey {
+            let oauth_only = [
+                ("redirect = \"oob\"", s.redirect == RedirectKind::Oob),
+                ("decision = \"deny\"", s.decision == Decision::Deny),
+                ("scope", s.scope.is_some()),
+                ("company_id", s.company_id.is_some()),
+                ("expect_company", s.expect_company.is_some()),
+                (
+                    "[browser]",
+                    s.browser.advance_before_callback > 0 || s.browser.forge_state,
+                ),
+                ("a revoke trigger", s.triggers.iter().any(|t| t.revoke)),
+            ];
+            if let Some((what, _)) = oauth_only.iter().find(|(_, set)| *set) {
+                return Err(invalid(format!(
+                    "{what} is for OAuth scenarios; this one has auth = \"api-key\""
+                )));
+            }
+        } else if s.triggers.iter().any(|t| t.delete_key) || s.scheme != Scheme::Signed {
+            return Err(invalid(
+                "delete_key triggers and scheme are for API-key scenarios (auth = \"api-key\")"
+                    .into(),
+            ));
+        }
+        if s.clock_skew > 24 * 3600 {
+            return Err(invalid("clock_skew is at most a day (86400 s)".into()));
         }
         if let Some(r) = s
             .expected_refusals
@@ -204,10 +286,11 @@ impl Scenario {
         for t in &s.triggers {
             let actions = usize::from(t.advance.is_some())
                 + usize::from(t.revoke)
+                + usize::from(t.delete_key)
                 + usize::from(t.fault.is_some());
             if actions != 1 || t.count == 0 {
                 return Err(invalid(
-                    "each trigger needs count >= 1 and exactly one of advance, revoke, fault"
+                    "each trigger needs count >= 1 and exactly one of advance, revoke, delete_key, fault"
                         .into(),
                 ));
             }
@@ -228,7 +311,8 @@ impl Scenario {
             || self.triggers.iter().any(|t| t.advance.is_some())
     }
 
-    /// The mock triggers of this scenario, for the app `client_id`.
+    /// The mock triggers of this scenario, for the app `client_id` (OAuth) or the API key
+    /// whose access key it is.
     pub fn mock_triggers(&self, client_id: &str) -> Vec<Trigger> {
         self.triggers
             .iter()
@@ -237,6 +321,10 @@ impl Scenario {
                     Action::Advance(secs)
                 } else if let Some(f) = &t.fault {
                     Action::Fault(f.clone())
+                } else if t.delete_key {
+                    Action::DeleteKey {
+                        access_key: client_id.to_owned(),
+                    }
                 } else {
                     Action::Revoke {
                         user: self.user.clone(),
@@ -247,6 +335,42 @@ impl Scenario {
             })
             .collect()
     }
+}
+
+/// The scenarios of `all` for clients of `auth`: those named in `ids`, or every one when
+/// `ids` is empty. A named scenario that is unknown, or for the other kind of client, is an
+/// error that says so.
+pub fn select(all: Vec<Scenario>, ids: &[String], auth: Auth) -> Result<Vec<Scenario>, String> {
+    for id in ids {
+        match all.iter().find(|s| &s.id == id) {
+            None => {
+                let ids: Vec<&str> = all
+                    .iter()
+                    .filter(|s| s.auth == auth)
+                    .map(|s| s.id.as_str())
+                    .collect();
+                return Err(format!(
+                    "unknown scenario `{id}`; known: {}",
+                    ids.join(", ")
+                ));
+            }
+            Some(s) if s.auth != auth => {
+                let how = match s.auth {
+                    Auth::ApiKey => "add --api-key",
+                    Auth::Oauth => "leave out --api-key",
+                };
+                return Err(format!(
+                    "scenario `{id}` is for {}: {how} to run it",
+                    s.auth.client()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| s.auth == auth && (ids.is_empty() || ids.contains(&s.id)))
+        .collect())
 }
 
 /// The built-in scenarios, sorted by id.
@@ -333,6 +457,52 @@ mod tests {
         assert_eq!(ok.id, "my-scenario");
         assert_eq!(ok.user, "alice@example.com");
         assert_eq!(ok.expect, Expect::Success);
+    }
+
+    #[test]
+    fn api_key_scenarios_refuse_oauth_settings_and_are_selected_by_contract() {
+        let err = |text: &str| Scenario::parse("x", text).expect_err("invalid").to_string();
+        let key = "title = 'T'\nauth = 'api-key'\n";
+        assert!(
+            err(&format!("{key}redirect = 'oob'\n")).contains("redirect = \"oob\" is for OAuth")
+        );
+        assert!(err(&format!("{key}scope = 'OAuth2Read'\n")).contains("scope is for OAuth"));
+        assert!(err(&format!(
+            "{key}[[triggers]]\nafter = 'api-success'\nrevoke = true\n"
+        ))
+        .contains("revoke trigger"));
+        assert!(err("title = 'T'\nscheme = 'basic'\n").contains("for API-key scenarios"));
+        assert!(
+            err("title = 'T'\n[[triggers]]\nafter = 'api-success'\ndelete_key = true\n")
+                .contains("for API-key scenarios")
+        );
+        assert!(err(&format!("{key}clock_skew = 90000\n")).contains("at most a day"));
+        assert!(err("title = 'T'\napi_calls = ['GET /api/x?a=1;b']\n").contains("GET /api/x?a=1;b"));
+        let ok = Scenario::parse(
+            "k",
+            &format!("{key}scheme = 'basic'\nclock_skew = 360\n[[triggers]]\nafter = 'api-success'\ndelete_key = true\n"),
+        )
+        .expect("an API-key scenario");
+        assert_eq!(
+            ok.mock_triggers("ACCESS")[0].action,
+            Action::DeleteKey {
+                access_key: "ACCESS".into()
+            }
+        );
+
+        let all = builtin().expect("parse");
+        let keys = select(all.clone(), &[], Auth::ApiKey).expect("selects");
+        assert!(keys.len() >= 8 && keys.iter().all(|s| s.auth == Auth::ApiKey));
+        let oauth = select(all.clone(), &[], Auth::Oauth).expect("selects");
+        assert_eq!(keys.len() + oauth.len(), all.len());
+        let wrong =
+            select(all.clone(), &["apikey-signed".into()], Auth::Oauth).expect_err("other kind");
+        assert!(wrong.contains("add --api-key"), "{wrong}");
+        let unknown = select(all, &["nope".into()], Auth::ApiKey).expect_err("unknown");
+        assert!(
+            unknown.contains("unknown scenario `nope`") && unknown.contains("apikey-signed"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -231,7 +231,7 @@ mod tests {
             .is_ok());
         assert!(fault(307, None)
             .check()
-            .unwrap_err()
+            .expect_err("refused")
             .contains("needs a location"));
         for bad in [
             "http://evil.example/api",
@@ -243,11 +243,11 @@ mod tests {
         }
         assert!(fault(429, Some("/api/x"))
             .check()
-            .unwrap_err()
+            .expect_err("refused")
             .contains("only for status 307"));
         assert!(fault(302, None)
             .check()
-            .unwrap_err()
+            .expect_err("refused")
             .contains("not 429, 5xx or 307"));
     }
 

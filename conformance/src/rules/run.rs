@@ -6,14 +6,24 @@ use mock_server::record::Exchange;
 
 use super::{describe, is_api, is_token, Verdict};
 use crate::driver::{ClientEnd, RunRecord, Secret, SecretKind};
-use crate::scenario::Expect;
+use crate::scenario::{Auth, Expect};
 
-/// Mock rules that a scenario provokes on purpose (a correct client meets them too), and
-/// those other client rules already report.
-const PROVOKED_OR_MAPPED: &[&str] = &[
-    "access-token-expired",
-    "grant-active",
-    "code-expired",
+/// Mock rules that a scenario provokes on purpose (a correct client meets them too).
+const PROVOKED: &[&str] = &["access-token-expired", "grant-active", "code-expired"];
+
+/// Mock rules that the API-key client rules report.
+const MAPPED_API_KEY: &[&str] = &[
+    "signature-valid",
+    "api-key-header",
+    "content-type-signed",
+    "nonce-unique",
+    "date-fresh",
+    "redirect-resigned",
+    "key-not-in-url",
+];
+
+/// Mock rules that the OAuth client rules report.
+const MAPPED_OAUTH: &[&str] = &[
     "client-id-encoded",
     "client-secret-encoded",
     "client-known",
@@ -103,7 +113,7 @@ pub(super) fn exit_status(run: &RunRecord) -> Verdict {
             vec![],
         );
     }
-    if run.opened.is_empty() {
+    if run.opened.is_empty() && run.scenario.auth == Auth::Oauth {
         let how = if run.web_app {
             "sending the browser to /oauth/authorize"
         } else {
@@ -150,28 +160,48 @@ pub(super) fn exit_status(run: &RunRecord) -> Verdict {
     }
 }
 
+/// The calls of `ONSHAPE_API_CALLS` that never got a 2xx — at their path, or where a 307
+/// the mock answered for them led.
 pub(super) fn missing_calls(run: &RunRecord) -> Vec<String> {
     run.scenario
         .api_calls
         .iter()
         .filter(|call| {
-            let (method, path) = call.split_once(' ').unwrap_or((call.as_str(), ""));
-            !run.exchanges
-                .iter()
-                .any(|e| e.method == method && e.path == path && (200..300).contains(&e.status))
+            let (method, target) = call.split_once(' ').unwrap_or((call.as_str(), ""));
+            let path = target.split('?').next().unwrap_or("");
+            !succeeded(run, method, path, 3)
         })
         .cloned()
         .collect()
 }
 
+/// Whether `method path` got a 2xx, directly or through at most `hops` 307s.
+fn succeeded(run: &RunRecord, method: &str, path: &str, hops: u8) -> bool {
+    run.exchanges.iter().any(|e| {
+        e.method == method
+            && e.path == path
+            && ((200..300).contains(&e.status)
+                || (e.status == 307 && hops > 0 && {
+                    let to = e.location.as_deref().and_then(|l| url::Url::parse(l).ok());
+                    to.is_some_and(|u| {
+                        u.path() != path && succeeded(run, method, u.path(), hops - 1)
+                    })
+                }))
+    })
+}
+
 pub(super) fn request_valid(run: &RunRecord) -> Verdict {
     let expected = &run.scenario.expected_refusals;
+    let mapped = match run.scenario.auth {
+        Auth::Oauth => MAPPED_OAUTH,
+        Auth::ApiKey => MAPPED_API_KEY,
+    };
     let refused: Vec<String> = run
         .exchanges
         .iter()
         .filter(|e| {
             e.rule.is_some_and(|r| {
-                !PROVOKED_OR_MAPPED.contains(&r) && !expected.iter().any(|x| x == r)
+                !PROVOKED.contains(&r) && !mapped.contains(&r) && !expected.iter().any(|x| x == r)
             })
         })
         .map(describe)

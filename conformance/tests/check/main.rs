@@ -9,22 +9,34 @@ use std::time::Duration;
 use conformance::driver::RunOptions;
 use conformance::report::{Baseline, RunReport};
 use conformance::rules::Outcome;
+use conformance::scenario::Auth;
 
 const CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../clients/reference_client.py"
 );
+const APIKEY_CLIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../clients/reference_apikey_client.py"
+);
 
+/// The OAuth reference client (or one of its pitfalls) through `scenarios` (all: empty).
 fn check(pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
+    check_with(Auth::Oauth, pitfall, scenarios)
+}
+
+fn check_with(auth: Auth, pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
+    let client = match auth {
+        Auth::Oauth => CLIENT,
+        Auth::ApiKey => APIKEY_CLIENT,
+    };
     let command = match pitfall {
-        Some(p) => format!("python3 {CLIENT} --pitfall {p}"),
-        None => format!("python3 {CLIENT}"),
+        Some(p) => format!("python3 {client} --pitfall {p}"),
+        None => format!("python3 {client}"),
     };
     let all = conformance::scenario::builtin().expect("built-in scenarios parse");
-    let selected = all
-        .into_iter()
-        .filter(|s| scenarios.is_empty() || scenarios.contains(&s.id.as_str()))
-        .collect();
+    let ids: Vec<String> = scenarios.iter().map(|s| s.to_string()).collect();
+    let selected = conformance::scenario::select(all, &ids, auth).expect("known scenarios");
     let options = RunOptions::new(command, Duration::from_secs(30));
     let meta = conformance::report::RunMeta::new(&options, "test");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -79,6 +91,13 @@ fn snapshot(name: &str, report: &RunReport) {
         (r"[A-Z2-7]{30,}(=|%3D)+", "[client-id]"),
         (r"[A-Z2-7]{30,}", "[client-id]"),
         (r"#\d+", "#N"),
+        (
+            r"(?i)[a-z]{3}, \d{2} [a-z]{3} \d{4} \d{2}:\d{2}:\d{2} gmt",
+            "[date]",
+        ),
+        (r"(\\+n)[a-z0-9]{25}(\\+n)", "$1[nonce]$2"),
+        (r"(accessKey=|API key )[A-Za-z0-9]{24}", "$1[access-key]"),
+        (r"\d+ s (behind|ahead of)", "[n] s $1"),
         (r"state=[^&\s\x22]+", "state=[state]"),
         (r"after \d+ ms", "after [n] ms"),
         (r"expired \d+ s ago", "expired [n] s ago"),
@@ -94,8 +113,14 @@ fn snapshot(name: &str, report: &RunReport) {
 }
 
 #[test]
-fn the_reference_client_passes_every_scenario() {
-    let report = check(None, &[]);
+fn the_reference_clients_pass_every_scenario() {
+    for auth in [Auth::Oauth, Auth::ApiKey] {
+        reference_passes(auth);
+    }
+}
+
+fn reference_passes(auth: Auth) {
+    let report = check_with(auth, None, &[]);
     let not_passing: Vec<String> = report
         .scenarios
         .iter()
@@ -105,7 +130,11 @@ fn the_reference_client_passes_every_scenario() {
     assert!(not_passing.is_empty(), "{not_passing:?}");
     assert_eq!(
         report.scenarios.len(),
-        conformance::scenario::builtin().expect("parse").len()
+        conformance::scenario::builtin()
+            .expect("parse")
+            .iter()
+            .filter(|s| s.auth == auth)
+            .count()
     );
     assert!(report.passed());
 }
@@ -141,12 +170,35 @@ const PITFALLS: &[&str] = &[
     "log-callback",
 ];
 
+/// The pitfalls of the API-key reference client; each run's findings are a snapshot.
+const APIKEY_PITFALLS: &[&str] = &[
+    "content-type-unsigned",
+    "not-lowercased",
+    "no-trailing-newline",
+    "query-unsigned",
+    "query-decoded",
+    "body-signed",
+    "nonce-reused",
+    "date-cached",
+    "key-in-url",
+    "redirect-not-resigned",
+    "retry-on-401",
+    "ignore-retry-after",
+    "print-secret",
+    "wrong-secret",
+];
+
 #[test]
 fn every_client_rule_is_broken_by_some_pitfall() {
     let snapshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check/snapshots");
     let mut text = String::new();
-    for p in PITFALLS {
-        let path = snapshots.join(format!("check__pitfall_{p}.snap"));
+    let names = PITFALLS.iter().map(|p| format!("pitfall_{p}")).chain(
+        APIKEY_PITFALLS
+            .iter()
+            .map(|p| format!("apikey_pitfall_{p}")),
+    );
+    for name in names {
+        let path = snapshots.join(format!("check__{name}.snap"));
         text.push_str(
             &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         );
@@ -185,5 +237,29 @@ fn each_broken_client_fails_the_rules_of_its_pitfall() {
             );
         }
         snapshot(&format!("pitfall_{pitfall}"), &report);
+    }
+}
+
+#[test]
+fn each_broken_api_key_client_fails_the_rules_of_its_pitfall() {
+    for pitfall in APIKEY_PITFALLS {
+        let report = check_with(Auth::ApiKey, Some(pitfall), &[]);
+        // These break SHOULD rules only: warnings, and the run passes.
+        let must_fail = !["ignore-retry-after"].contains(pitfall);
+        assert_eq!(
+            report.passed(),
+            !must_fail,
+            "{pitfall}: {}",
+            report.failures_text()
+        );
+        for sc in &report.scenarios {
+            eprintln!(
+                "--- {pitfall} / {}: {} ---\n{}",
+                sc.id,
+                sc.end,
+                sc.stderr.trim()
+            );
+        }
+        snapshot(&format!("apikey_pitfall_{pitfall}"), &report);
     }
 }
