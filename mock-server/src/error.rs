@@ -181,6 +181,10 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (self.status, Json(body)).into_response();
         let challenge = match self.status {
+            // An API key's failure challenges for an API key (OpenAPI's BasicAuth), not a token.
+            StatusCode::UNAUTHORIZED if crate::rules::API_KEY_RULES.contains(&self.rule.id) => {
+                Some("Basic realm=\"onshape\"".to_owned())
+            }
             StatusCode::UNAUTHORIZED => Some(format!(
                 "Bearer realm=\"onshape\", error=\"invalid_token\", error_description=\"{}\"",
                 self.message.replace(['"', '\\'], "'")

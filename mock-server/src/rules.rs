@@ -223,6 +223,20 @@ rules! {
         "Check the body against the control API in README.md.";
 }
 
+/// The rules an API key's request is refused under: their 401 challenges for Basic.
+pub const API_KEY_RULES: &[&str] = &[
+    API_KEY_KNOWN.id,
+    API_KEY_STACK.id,
+    API_KEY_SECRET.id,
+    API_KEY_HEADER.id,
+    DATE_FRESH.id,
+    NONCE_UNIQUE.id,
+    CONTENT_TYPE_SIGNED.id,
+    SIGNATURE_VALID.id,
+    REDIRECT_RESIGNED.id,
+    KEY_NOT_IN_URL.id,
+];
+
 /// Looks a rule up by id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)

@@ -180,8 +180,13 @@ async fn oauth_client_credentials_as_basic_are_refused_and_bearer_accepted() {
                 .basic_auth(WEB.client_id, Some(WEB.client_secret)),
         )
         .await;
-    // Basic is for API keys; a client id is not one, and the hint says so.
-    assert_unauthorized(&basic, "api-key-known");
+    // Basic is for API keys; a client id is not one, and the hint says so. The challenge is
+    // an API key's.
+    assert_rejected(&basic, 401, "api-key-known");
+    assert_eq!(
+        basic.header("www-authenticate"),
+        Some("Basic realm=\"onshape\"")
+    );
     assert!(basic.body.contains("client id"), "{}", basic.body);
 
     let raw_token = m

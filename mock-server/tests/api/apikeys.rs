@@ -540,6 +540,11 @@ async fn a_trigger_deletes_a_key_mid_run_and_responses_carry_the_mocks_time() {
     let gone = Signer::get("/api/documents", "").send(&m).await;
     assert_rejected(&gone, 401, "api-key-known");
     assert!(gone.body.contains("deleted 0 s ago"), "{}", gone.body);
+    // The challenge is for an API key, not a bearer token.
+    assert_eq!(
+        gone.header("www-authenticate"),
+        Some("Basic realm=\"onshape\"")
+    );
     // The Date of every response is the mock's clock, so a client can correct its own.
     m.advance(400).await;
     let later = basic(&m, ACCESS, SECRET, "/api/documents").await;
