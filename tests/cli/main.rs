@@ -552,6 +552,64 @@ fn check_exits_1_on_a_broken_client_and_honours_the_baseline() {
 }
 
 #[test]
+fn check_api_key_runs_the_api_key_scenarios_and_refuses_the_other_kind() {
+    let client = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/clients/reference_apikey_client.py"
+    );
+    let dir = scratch("apikey");
+    let json = dir.join("r.json");
+    let (code, stdout, stderr) = run_check(&[
+        "--api-key",
+        "--command",
+        &format!("python3 {client}"),
+        "--scenario",
+        "apikey-redirect",
+        "--scenario",
+        "apikey-basic",
+        "--json",
+        json.to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("PASS  apikey-basic") && stdout.contains("PASS  apikey-redirect"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("valid JSON");
+    assert_eq!(report["summary"]["passed"], 2, "{report}");
+    // The broken client fails under the rule of its mistake.
+    let (code, stdout, _) = run_check(&[
+        "--api-key",
+        "--command",
+        &format!("python3 {client} --pitfall redirect-not-resigned"),
+        "--scenario",
+        "apikey-redirect",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("[redirect-resigned, exit-status]"),
+        "{stdout}"
+    );
+    // A scenario of the other kind, or a mode that cannot go with API keys: exit 2, said why.
+    let (code, _, stderr) = run_check(&["--command", "true", "--scenario", "apikey-signed"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("is for an API-key client: add --api-key"),
+        "{stderr}"
+    );
+    let (code, _, stderr) =
+        run_check(&["--api-key", "--command", "true", "--scenario", "happy-oob"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("leave out --api-key"), "{stderr}");
+    let (code, _, stderr) = run_check(&["--api-key", "--app-url", "/login", "--command", "true"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn check_exits_2_when_the_run_cannot_happen() {
     let (code, _, stderr) = run_check(&["--command", "true", "--scenario", "no-such-scenario"]);
     assert_eq!(code, Some(2));
