@@ -20,7 +20,6 @@ Configuration: ONSHAPE_API_URL, ONSHAPE_ACCESS_KEY, ONSHAPE_SECRET_KEY, ONSHAPE_
 Exit status: 0 when every API call succeeded, 1 on any failure, 2 on bad usage.
 """
 
-import argparse
 import base64
 import email.utils
 import hashlib
@@ -31,18 +30,18 @@ import secrets
 import string
 import sys
 import time
-import traceback
 import urllib.parse
 
-# The HTTP exchange, Retry-After and the redaction of secrets are the OAuth reference client's.
+# The HTTP exchange, Retry-After, the redaction of secrets and the command line are the OAuth
+# reference client's.
 from reference_client import (
     MAX_ATTEMPTS,
     REDACT,
     Failure,
-    debug_enabled,
     http_request,
     log,
     retry_after_seconds,
+    run_main,
 )
 
 MAX_REDIRECTS = 5
@@ -229,40 +228,14 @@ class Client:
             print(f"{method} {target} -> {resp.status}", flush=True)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="reference_apikey_client.py",
-        description="Reference API-key client for the onshape-mock conformance runner.",
-        epilog="pitfalls: " + ", ".join(PITFALLS))
-    parser.add_argument("--pitfall", metavar="NAME",
-                        help="switch on one mistake (see the list below)")
-    args = parser.parse_args(argv)
-    if args.pitfall is not None and args.pitfall not in PITFALLS:
-        parser.print_usage(sys.stderr)
-        log(f"reference_apikey_client.py: error: unknown pitfall {args.pitfall!r}; "
-            f"choose one of: {', '.join(PITFALLS)}")
-        sys.exit(2)
-    return args
-
-
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        Client(Config(os.environ), args.pitfall).run()
-    except Failure as e:
-        if debug_enabled():
-            traceback.print_exc()
-        log(f"error: {REDACT(str(e))}")
-        return 1
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    except Exception as e:  # noqa: BLE001 - robustness: any exception is a clean failure
-        if debug_enabled():
-            traceback.print_exc()
-        log(f"error: unexpected {type(e).__name__}: {REDACT(str(e))}")
-        return 1
-    return 0
+    return run_main(
+        sys.argv[1:] if argv is None else argv,
+        "reference_apikey_client.py",
+        "Reference API-key client for the onshape-mock conformance runner.",
+        PITFALLS,
+        lambda pitfall: Client(Config(os.environ), pitfall),
+    )
 
 
 if __name__ == "__main__":

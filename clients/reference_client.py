@@ -696,26 +696,22 @@ class Client:
                 self.listener.close()
 
 
-def parse_args(argv):
+def run_main(argv, prog, description, pitfalls, make_client):
+    """The command line both reference clients share: `--pitfall NAME` (one of `pitfalls`),
+    then `make_client(pitfall).run()`. Returns the exit status: 0, 1 on any failure (with a
+    message, secrets redacted), 2 on bad usage, 130 when interrupted."""
     parser = argparse.ArgumentParser(
-        prog="reference_client.py",
-        description="Reference OAuth 2.0 client for the onshape-mock conformance runner.",
-        epilog="pitfalls: " + ", ".join(PITFALLS))
+        prog=prog, description=description, epilog="pitfalls: " + ", ".join(pitfalls))
     parser.add_argument("--pitfall", metavar="NAME",
                         help="switch on one documented mistake (see the list below)")
     args = parser.parse_args(argv)
-    if args.pitfall is not None and args.pitfall not in PITFALLS:
+    if args.pitfall is not None and args.pitfall not in pitfalls:
         parser.print_usage(sys.stderr)
-        log(f"reference_client.py: error: unknown pitfall {args.pitfall!r}; "
-            f"choose one of: {', '.join(PITFALLS)}")
-        sys.exit(2)
-    return args
-
-
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+        log(f"{prog}: error: unknown pitfall {args.pitfall!r}; "
+            f"choose one of: {', '.join(pitfalls)}")
+        return 2
     try:
-        Client(Config(os.environ), args.pitfall).run()
+        make_client(args.pitfall).run()
     except Failure as e:
         if debug_enabled():
             traceback.print_exc()
@@ -730,6 +726,16 @@ def main(argv=None):
         log(f"error: unexpected {type(e).__name__}: {REDACT(str(e))}")
         return 1
     return 0
+
+
+def main(argv=None):
+    return run_main(
+        sys.argv[1:] if argv is None else argv,
+        "reference_client.py",
+        "Reference OAuth 2.0 client for the onshape-mock conformance runner.",
+        PITFALLS,
+        lambda pitfall: Client(Config(os.environ), pitfall),
+    )
 
 
 if __name__ == "__main__":

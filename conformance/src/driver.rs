@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mock_server::mask::{fingerprint, mask_query_in_url};
-use mock_server::model::AppRegistration;
 use mock_server::record::Exchange;
 use mock_server::{Binds, ClockMode, Config, Hooks, Issued};
 use tokio::process::Command;
 
 use crate::browser::{Browser, Landing};
+use crate::credentials::Credentials;
 use crate::desktop::write_browser;
 use crate::process::{collect, kill, read_capped, ProcessGroup, TempDir};
 use crate::scenario::{Auth, RedirectKind, Scenario};
@@ -281,10 +281,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         }
         (_, None) => None,
     };
-    let credentials = match scenario.auth {
-        Auth::Oauth => Credentials::App(register_app(&state, scenario, &redirect_uri)?),
-        Auth::ApiKey => Credentials::Key(create_key(&state, scenario)?),
-    };
+    let credentials = Credentials::create(&state, scenario, &redirect_uri)?;
     for fault in &scenario.faults {
         state.script().arm(fault.clone());
     }
@@ -420,32 +417,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
     } = session;
     let clock_unfollowed =
         std::mem::take(&mut *unfollowed.lock().unwrap_or_else(PoisonError::into_inner));
-    // The client secret, and the HTTP Basic credentials that carry it (raw, as most
-    // libraries send them, and form-encoded, as RFC 6749 §2.3.1 says).
-    let basic =
-        |id: &str, secret: &str| data_encoding::BASE64.encode(format!("{id}:{secret}").as_bytes());
-    let enc = |v: &str| mock_server::form::encode_component(v);
-    let (kind, values) = match &credentials {
-        Credentials::App(app) => (
-            SecretKind::ClientSecret,
-            vec![
-                app.client_secret.clone(),
-                basic(&app.client_id, &app.client_secret),
-                basic(&enc(&app.client_id), &enc(&app.client_secret)),
-            ],
-        ),
-        Credentials::Key(key) => (
-            SecretKind::ApiSecretKey,
-            vec![
-                key.secret_key.clone(),
-                basic(&key.access_key, &key.secret_key),
-            ],
-        ),
-    };
-    let mut secrets: Vec<Secret> = values
-        .into_iter()
-        .map(|value| Secret { kind, value })
-        .collect();
+    let mut secrets = credentials.secrets();
     secrets.extend(
         issued
             .lock()
@@ -487,74 +459,6 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         oauth_url,
         api_url,
     })
-}
-
-/// What the client is given to authenticate with.
-enum Credentials {
-    App(mock_server::model::App),
-    Key(mock_server::model::ApiKey),
-}
-
-impl Credentials {
-    /// The app's client id, or the key's access key (what triggers act on).
-    fn id(&self) -> &str {
-        match self {
-            Credentials::App(app) => &app.client_id,
-            Credentials::Key(key) => &key.access_key,
-        }
-    }
-}
-
-/// The scenario's application, registered with the one redirect URI.
-fn register_app(
-    state: &mock_server::AppState,
-    scenario: &Scenario,
-    redirect_uri: &str,
-) -> Result<mock_server::model::App, RunError> {
-    state
-        .store()
-        .register_app(AppRegistration {
-            name: format!("Conformance client ({})", scenario.id),
-            summary: scenario.title.clone(),
-            primary_format: "com.example.onshape-mock.conformance".to_owned(),
-            redirect_urls: vec![redirect_uri.to_owned()],
-            scopes: scenario.registered_scopes.clone(),
-            client_id: None,
-            client_secret: None,
-        })
-        .map_err(|e| {
-            RunError::Setup(format!(
-                "scenario {}: {} ({})",
-                scenario.id, e.message, e.rule
-            ))
-        })
-}
-
-/// The scenario's API key: the scenario user's, in their first company, with the
-/// scenario's scopes, on the default stack.
-fn create_key(
-    state: &mock_server::AppState,
-    scenario: &Scenario,
-) -> Result<mock_server::model::ApiKey, RunError> {
-    let setup = |m: String| RunError::Setup(format!("scenario {}: {m}", scenario.id));
-    let scopes = mock_server::model::permission_scopes(&scenario.registered_scopes)
-        .map_err(|e| setup(format!("{} ({})", e.message, e.rule)))?;
-    let now = state.clock().now();
-    let mut store = state.store();
-    let user = store
-        .user_by_email(&scenario.user)
-        .cloned()
-        .ok_or_else(|| setup(format!("no fixture user {}", scenario.user)))?;
-    Ok(store.create_api_key(
-        mock_server::store::apikeys::NewKey {
-            name: format!("Conformance key ({})", scenario.id),
-            user_id: user.id.clone(),
-            company_id: user.companies.first().cloned(),
-            scopes,
-            stack: mock_server::DEFAULT_STACK.to_owned(),
-        },
-        now,
-    ))
 }
 
 /// The browser side of one run.

@@ -5,8 +5,9 @@
 //! Map:
 //! - [`scenario`]: the scenario model; `scenarios/*.toml` are built in, `--scenarios-dir`
 //!   adds more.
-//! - [`driver`]: runs one scenario — mock, app, faults and triggers, the client command with
-//!   the contract's environment, the browser in the background — and records the run.
+//! - [`driver`]: runs one scenario — mock, app or API key (`credentials`), faults and
+//!   triggers, the client command with the contract's environment, the browser in the
+//!   background — and records the run.
 //! - [`browser`]: plays browser and user on the mock's pages; [`desktop`]: desktop mode
 //!   (BROWSER, callback delivery, OOB stdin); [`webapp`]: web-app mode, a browser with a
 //!   cookie jar that starts at the app's URL and ends on its last page; [`process`]: the
@@ -19,6 +20,7 @@
 //! - [`check`]: runs a selection of scenarios in parallel, reporting in a stable order.
 
 pub mod browser;
+mod credentials;
 pub mod desktop;
 pub mod driver;
 pub mod har;

@@ -3,6 +3,7 @@
 //! injected fault and whether the request came back.
 
 use crate::driver::RunRecord;
+use crate::rules::apikey::{redirect_at, Redirect};
 use crate::rules::{describe, is_refresh};
 
 /// The notes of one run, in the order things happened.
@@ -82,12 +83,10 @@ fn clock_note(run: &RunRecord, before: usize, moved_ms: u64) -> String {
 
 fn fault_note(run: &RunRecord, i: usize) -> String {
     let e = &run.exchanges[i];
-    if let Some(location) = e.location.as_deref().filter(|_| e.status == 307) {
-        let target =
-            url::Url::parse(location).map_or_else(|_| location.to_owned(), |u| u.path().to_owned());
-        let followed = run.exchanges[i + 1..]
-            .iter()
-            .find(|n| n.method == e.method && n.path == target);
+    if let Some(Redirect {
+        location, followed, ..
+    }) = redirect_at(run, i)
+    {
         let outcome = match followed {
             Some(n) => format!("the client followed it: {}", describe(n)),
             None => "the client did not follow it".to_owned(),

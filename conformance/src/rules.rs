@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::driver::RunRecord;
 use crate::scenario::Auth;
 
-mod apikey;
+pub(crate) mod apikey;
 mod authorization;
 mod refresh;
 mod run;

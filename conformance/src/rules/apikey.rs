@@ -80,12 +80,36 @@ pub(super) fn date_fresh(run: &RunRecord) -> Verdict {
 }
 
 /// The path of a `Location` URL (absolute or a path).
-fn location_path(location: &str) -> String {
+pub(crate) fn location_path(location: &str) -> String {
     let path = match url::Url::parse(location) {
         Ok(u) => u.path().to_owned(),
         Err(_) => location.to_owned(),
     };
     path.split('?').next().unwrap_or("").to_owned()
+}
+
+/// A 307 the client got, and what it did about it.
+pub(crate) struct Redirect<'a> {
+    pub(crate) location: &'a str,
+    /// The path of the location.
+    pub(crate) target: String,
+    /// The client's next request with the same method to that path.
+    pub(crate) followed: Option<&'a Exchange>,
+}
+
+/// The redirect of exchange `i`, when it was answered 307 with a location.
+pub(crate) fn redirect_at(run: &RunRecord, i: usize) -> Option<Redirect<'_>> {
+    let r = &run.exchanges[i];
+    let location = r.location.as_deref().filter(|_| r.status == 307)?;
+    let target = location_path(location);
+    let followed = run.exchanges[i + 1..]
+        .iter()
+        .find(|n| n.method == r.method && n.path == target);
+    Some(Redirect {
+        location,
+        target,
+        followed,
+    })
 }
 
 pub(super) fn redirect_resigned(run: &RunRecord) -> Verdict {
@@ -94,14 +118,15 @@ pub(super) fn redirect_resigned(run: &RunRecord) -> Verdict {
     let mut redirects = 0;
     let mut followed = 0;
     for (i, r) in run.exchanges.iter().enumerate() {
-        let Some(location) = r.location.as_deref().filter(|_| r.status == 307) else {
+        let Some(Redirect {
+            target,
+            followed: next,
+            ..
+        }) = redirect_at(run, i)
+        else {
             continue;
         };
         redirects += 1;
-        let target = location_path(location);
-        let next = run.exchanges[i + 1..]
-            .iter()
-            .find(|n| n.method == r.method && n.path == target);
         match next {
             None => {
                 problems.push(format!("the 307 to {target} was not followed"));

@@ -4,6 +4,7 @@
 use mock_server::mask::fingerprint;
 use mock_server::record::Exchange;
 
+use super::apikey::location_path;
 use super::{describe, is_api, is_token, Verdict};
 use crate::driver::{ClientEnd, RunRecord, Secret, SecretKind};
 use crate::scenario::{Auth, Expect};
@@ -182,10 +183,8 @@ fn succeeded(run: &RunRecord, method: &str, path: &str, hops: u8) -> bool {
             && e.path == path
             && ((200..300).contains(&e.status)
                 || (e.status == 307 && hops > 0 && {
-                    let to = e.location.as_deref().and_then(|l| url::Url::parse(l).ok());
-                    to.is_some_and(|u| {
-                        u.path() != path && succeeded(run, method, u.path(), hops - 1)
-                    })
+                    let to = e.location.as_deref().map(location_path);
+                    to.is_some_and(|to| to != path && succeeded(run, method, &to, hops - 1))
                 }))
     })
 }

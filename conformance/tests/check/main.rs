@@ -20,11 +20,7 @@ const APIKEY_CLIENT: &str = concat!(
     "/../clients/reference_apikey_client.py"
 );
 
-/// The OAuth reference client (or one of its pitfalls) through `scenarios` (all: empty).
-fn check(pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
-    check_with(Auth::Oauth, pitfall, scenarios)
-}
-
+/// A reference client of `auth` (or one of its pitfalls) through `scenarios` (all: empty).
 fn check_with(auth: Auth, pitfall: Option<&str>, scenarios: &[&str]) -> RunReport {
     let client = match auth {
         Auth::Oauth => CLIENT,
@@ -216,11 +212,31 @@ fn every_client_rule_is_broken_by_some_pitfall() {
 
 #[test]
 fn each_broken_client_fails_the_rules_of_its_pitfall() {
-    for pitfall in PITFALLS {
-        let report = check(Some(pitfall), &[]);
-        // These break SHOULD rules only: warnings, and the run passes.
-        let must_fail =
-            !["ignore-retry-after", "token-at-api-host", "log-callback"].contains(pitfall);
+    assert_pitfalls(
+        Auth::Oauth,
+        PITFALLS,
+        &["ignore-retry-after", "token-at-api-host", "log-callback"],
+        "pitfall",
+    );
+}
+
+#[test]
+fn each_broken_api_key_client_fails_the_rules_of_its_pitfall() {
+    assert_pitfalls(
+        Auth::ApiKey,
+        APIKEY_PITFALLS,
+        &["ignore-retry-after"],
+        "apikey_pitfall",
+    );
+}
+
+/// Runs the reference client of `auth` with each pitfall through its catalog: the run fails
+/// unless the pitfall breaks SHOULD rules only (`should_only`: warnings, and the run passes);
+/// the findings are the snapshot `{prefix}_{pitfall}`.
+fn assert_pitfalls(auth: Auth, pitfalls: &[&str], should_only: &[&str], prefix: &str) {
+    for pitfall in pitfalls {
+        let report = check_with(auth, Some(pitfall), &[]);
+        let must_fail = !should_only.contains(pitfall);
         assert_eq!(
             report.passed(),
             !must_fail,
@@ -236,30 +252,6 @@ fn each_broken_client_fails_the_rules_of_its_pitfall() {
                 sc.stderr.trim()
             );
         }
-        snapshot(&format!("pitfall_{pitfall}"), &report);
-    }
-}
-
-#[test]
-fn each_broken_api_key_client_fails_the_rules_of_its_pitfall() {
-    for pitfall in APIKEY_PITFALLS {
-        let report = check_with(Auth::ApiKey, Some(pitfall), &[]);
-        // These break SHOULD rules only: warnings, and the run passes.
-        let must_fail = !["ignore-retry-after"].contains(pitfall);
-        assert_eq!(
-            report.passed(),
-            !must_fail,
-            "{pitfall}: {}",
-            report.failures_text()
-        );
-        for sc in &report.scenarios {
-            eprintln!(
-                "--- {pitfall} / {}: {} ---\n{}",
-                sc.id,
-                sc.end,
-                sc.stderr.trim()
-            );
-        }
-        snapshot(&format!("apikey_pitfall_{pitfall}"), &report);
+        snapshot(&format!("{prefix}_{pitfall}"), &report);
     }
 }
