@@ -35,7 +35,7 @@ pub fn notes(run: &RunRecord) -> Vec<String> {
         }
     }
     for (i, e) in run.exchanges.iter().enumerate() {
-        if e.fault {
+        if e.fault || e.scripted.is_some() {
             notes.push(fault_note(run, i));
         }
     }
@@ -111,8 +111,10 @@ fn fault_note(run: &RunRecord, i: usize) -> String {
         ),
         None => "the client did not send it again".to_owned(),
     };
-    format!(
-        "#{} {} {} got an injected {}{retry_after}; {outcome}",
-        e.id, e.method, e.path, e.status
-    )
+    let what = match (&e.scripted, e.fault) {
+        (Some(s), true) => format!("an injected fault ({s})"),
+        (Some(s), false) => format!("a scripted answer ({s})"),
+        (None, _) => format!("an injected {}{retry_after}", e.status),
+    };
+    format!("#{} {} {} got {what}; {outcome}", e.id, e.method, e.path)
 }

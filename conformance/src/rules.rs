@@ -171,7 +171,9 @@ pub fn describe(e: &Exchange) -> String {
     if let Some(hint) = &e.hint {
         line.push_str(&format!(" — {hint}"));
     }
-    if e.fault {
+    if let Some(scripted) = &e.scripted {
+        line.push_str(&format!(" (scripted: {scripted})"));
+    } else if e.fault {
         line.push_str(" (injected fault)");
     }
     if let Some(w) = e.warning {

@@ -444,7 +444,8 @@ mod tests {
         assert!(err("title = 'T'\napi_calls = ['PUT /api/x']\n").contains("PUT /api/x"));
         assert!(err("title = 'T'\n[[triggers]]\nafter = 'api-success'\n").contains("exactly one"));
         assert!(
-            err("title = 'T'\n[[faults]]\npath = '/api/*'\nstatus = 200\n").contains("status 200")
+            err("title = 'T'\n[[faults]]\npath = '/api/*'\nstatus = 200\n")
+                .contains("a 200 fault needs a body")
         );
         assert!(err("id = 'Bad_Id'\ntitle = 'T'\n").contains("kebab-case"));
         assert!(err("title = 'T'\nexpected_refusals = ['scope-enough']\n").contains("scope-enough"));

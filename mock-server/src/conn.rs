@@ -30,6 +30,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use crate::record::Abort;
 use crate::Origin;
 
 /// The server's limits (README: "Limits").
@@ -168,7 +169,13 @@ pub(crate) async fn serve(
                 req.extensions_mut().insert(origin);
                 async move {
                     let _busy = busy;
-                    router.oneshot(req.map(Body::new)).await
+                    let Ok(response) = router.oneshot(req.map(Body::new)).await;
+                    // A scripted fault that closes without answering: a service error makes
+                    // hyper close the connection without writing anything.
+                    if response.extensions().get::<Abort>().is_some() {
+                        return Err(Aborted);
+                    }
+                    Ok(response)
                 }
             })
         };
@@ -210,6 +217,18 @@ pub(crate) async fn serve(
     }
     Ok(())
 }
+
+/// The connection was closed on purpose, unanswered ([`Abort`]).
+#[derive(Debug)]
+struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed unanswered (scripted)")
+    }
+}
+
+impl std::error::Error for Aborted {}
 
 /// Resolves once the shutdown signal is on (or its sender is gone).
 async fn stopped(rx: &mut watch::Receiver<bool>) {

@@ -91,6 +91,7 @@ impl RunningMock {
     /// finish, drops the rest, and returns.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        self.state.stop();
         for task in self.tasks.drain(..) {
             task.await.map_err(std::io::Error::other)??;
         }
@@ -115,6 +116,7 @@ impl RunningMock {
 impl Drop for RunningMock {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        self.state.stop();
     }
 }
 

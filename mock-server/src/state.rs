@@ -115,6 +115,8 @@ struct Inner {
     form_token: String,
     /// Where the origins listen, once [`crate::server::spawn`] has bound them.
     urls: std::sync::OnceLock<Urls>,
+    /// Turns true when the mock stops: answers a fault holds back are let go.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The base URLs of a running mock's origins (the same when one listener serves both).
@@ -149,6 +151,7 @@ impl AppState {
                 templates: crate::pages::environment(&form_token),
                 form_token,
                 urls: std::sync::OnceLock::new(),
+                stopping: tokio::sync::watch::Sender::new(false),
                 config,
             }),
         })
@@ -221,6 +224,21 @@ impl AppState {
     /// False when no fault or trigger is armed: the common case, answered without a lock.
     pub fn script_armed(&self) -> bool {
         self.inner.script_armed.load(Ordering::Acquire)
+    }
+
+    /// Waits `for_how_long` of real time, or until the mock stops ([`AppState::stop`]);
+    /// true when the whole time passed.
+    pub async fn hold(&self, for_how_long: Duration) -> bool {
+        let mut stopping = self.inner.stopping.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep(for_how_long) => true,
+            _ = stopping.wait_for(|s| *s) => false,
+        }
+    }
+
+    /// Lets go of every answer a fault holds back ([`AppState::hold`]): the mock is stopping.
+    pub fn stop(&self) {
+        self.inner.stopping.send_replace(true);
     }
 
     /// The token page forms carry against cross-site request forgery.

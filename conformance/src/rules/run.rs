@@ -56,7 +56,9 @@ pub(super) fn retry_after_respected(run: &RunRecord) -> Verdict {
                 .filter_map(|t| t.fault.as_ref()),
         );
         let wait_ms = faults
-            .find(|f| f.status == e.status && f.matches(&e.path))
+            .find(|f| {
+                f.status == Some(e.status) && f.matches(&e.path, super::form(e, "grant_type"))
+            })
             .and_then(|f| f.retry_after)
             .map(|s| s * 1000);
         let Some(wait_ms) = wait_ms else { continue };

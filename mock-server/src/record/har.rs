@@ -93,7 +93,9 @@ pub fn entry(e: &Exchange, oauth: &str, api: &str) -> Entries {
     if let Some(w) = e.warning {
         comment.push(format!("warning {w}"));
     }
-    if e.fault {
+    if let Some(scripted) = &e.scripted {
+        comment.push(format!("scripted: {scripted}"));
+    } else if e.fault {
         comment.push("injected fault".to_owned());
     }
     comment.extend(e.actions.iter().cloned());

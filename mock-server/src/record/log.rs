@@ -35,8 +35,13 @@ pub struct Exchange {
     /// A SHOULD rule the request broke although it was answered (e.g. `token-at-oauth-host`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<&'static str>,
-    /// The response was an injected fault, not the route's answer.
+    /// The response was an injected fault, not the route's answer: the request was not
+    /// processed.
     pub fault: bool,
+    /// What a scripted fault did to this exchange (`503 on /oauth/token`, `token response
+    /// no-refresh-token on /oauth/token`, `no answer (silent) on /api/*`), processed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scripted: Option<String>,
     /// What triggers this exchange fired (clock moves, revocations, faults armed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,

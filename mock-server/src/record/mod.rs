@@ -15,14 +15,16 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+mod fault;
 pub mod har;
 mod log;
 
+pub use fault::Abort;
 pub use log::{Exchange, RequestLog, MAX_LOGGED_FIELDS, MAX_LOGGED_VALUE};
 
 use crate::error::Outcome;
 use crate::mask;
-use crate::script::{Action, Event, Fault};
+use crate::script::{Action, ConnectionFault, Event, Fault};
 use crate::state::AppState;
 use crate::Origin;
 
@@ -105,14 +107,21 @@ where
     let headers = masked_headers(&parts.headers);
     let is_form =
         crate::media_type(&parts.headers).as_deref() == Some("application/x-www-form-urlencoded");
-    let fault = if state.script_armed() {
-        state.script().take_fault(&path)
-    } else {
-        None
+    let fault = match &bytes {
+        Ok(bytes) if state.script_armed() => {
+            let grant = (is_form && path == "/oauth/token")
+                .then(|| grant_type(bytes))
+                .flatten();
+            state.script().take_fault(&path, grant.as_deref())
+        }
+        _ => None,
     };
+    // A fault with a status or a connection stands in for the route: the request is not
+    // processed. One with a token quirk or a delay alone lets the route answer.
+    let injected = fault.as_ref().filter(|f| f.unprocessed());
     // Only the route's future is kept across the await below, not the request's parts or
     // body (they move into it), which keeps this future smaller.
-    let (answered, form) = match (bytes, &fault) {
+    let (answered, form) = match (bytes, injected) {
         (Ok(bytes), None) => {
             let mut parts = parts;
             let form = is_form.then(|| {
@@ -133,7 +142,7 @@ where
             (answered, form)
         }
         (Ok(bytes), Some(fault)) => (
-            Err(fault_response(&state, fault, &parts)),
+            Err(fault::response(&state, fault, &parts)),
             is_form.then(|| masked_form(&bytes, crate::form::parse(&bytes).ok().as_ref())),
         ),
         (Err(refused), _) => (Err(refused), None),
@@ -145,6 +154,9 @@ where
         }
         Err(response) => response,
     };
+    if let Some(quirk) = fault.as_ref().and_then(|f| f.token) {
+        response = fault::render_token(response, quirk).await;
+    }
     let id = crate::domain::new_token(16);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
@@ -156,7 +168,15 @@ where
             .headers_mut()
             .insert("x-onshape-mock-warning", HeaderValue::from_static(rule.id));
     }
-    let status = response.status().as_u16();
+    let silent = fault
+        .as_ref()
+        .is_some_and(|f| f.connection == Some(ConnectionFault::Silent));
+    // No answer, or one cut short, is logged without a status (HAR's 0: no response).
+    let status = if fault.as_ref().is_some_and(|f| f.connection.is_some()) {
+        0
+    } else {
+        response.status().as_u16()
+    };
     // The exchange's time is when it was answered, before the triggers it fires move the
     // clock: a move shows between this exchange and the next.
     let now = state.clock().now();
@@ -186,11 +206,16 @@ where
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(mask::mask_query_in_url),
-        response_headers: masked_headers(response.headers()),
+        response_headers: if silent {
+            Vec::new()
+        } else {
+            masked_headers(response.headers())
+        },
         rule: outcome.as_ref().map(|o| o.rule),
         hint: outcome.map(|o| o.hint),
         warning: warning.map(|w| w.id),
-        fault: fault.is_some(),
+        fault: injected.is_some(),
+        scripted: fault.as_ref().map(Fault::describe),
         actions,
     };
     // Reading the log is not logged: the inspector polls it every second, and would push
@@ -217,7 +242,31 @@ where
         warning.map(|w| format!(" (warning {}: {})", w.id, w.fix)).unwrap_or_default()
     );
     state.log().push(exchange, size);
+    // Logged first: a client that gives up still finds its request in the log.
+    if let Some(fault) = &fault {
+        if silent {
+            state
+                .hold(std::time::Duration::from_secs(crate::script::SILENCE_LIMIT))
+                .await;
+            return Ok(fault::cut_short(response, 0));
+        }
+        if let Some(delay) = fault.delay {
+            state.hold(std::time::Duration::from_secs_f64(delay)).await;
+        }
+        if fault.connection == Some(ConnectionFault::Close) {
+            return Ok(fault::cut_short(response, 40));
+        }
+    }
     Ok(response)
+}
+
+/// The `grant_type` of a token request's form body.
+fn grant_type(body: &Bytes) -> Option<String> {
+    let form = crate::form::parse(body).ok()?;
+    form.fields()
+        .iter()
+        .find(|f| f.name == "grant_type")
+        .map(|f| f.value.clone())
 }
 
 /// The whole body, or the refusal: too large (by `Content-Length` or as read), too slow
@@ -309,55 +358,6 @@ fn run_triggers(state: &AppState, event: Event) -> Vec<String> {
             done
         })
         .collect()
-}
-
-/// An injected 429, 5xx or 307, in the shape of the surface it stands in for. A 307 is
-/// remembered, to recognise a request then signed for the URL before it.
-fn fault_response(
-    state: &AppState,
-    fault: &Fault,
-    request: &axum::http::request::Parts,
-) -> Response {
-    let path = request.uri.path();
-    if let Some(to) = &fault.location {
-        let from = request.uri.path_and_query().map_or(path, |p| p.as_str());
-        state.store().note_redirect(from, to);
-        let target = format!("{}{to}", crate::api::base_url(&request.headers));
-        let body = serde_json::json!({ "message": format!("Temporary Redirect: the resource is at {to}"), "moreInfoUrl": "", "status": 307, "code": 0 });
-        let mut resp = (StatusCode::TEMPORARY_REDIRECT, axum::Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&target) {
-            resp.headers_mut().insert(header::LOCATION, v);
-        }
-        return resp;
-    }
-    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    // Worded as the real service would: a library puts this text in its exception, and it
-    // must not read as if the client had called the control API. The log marks the fault.
-    let reason = status.canonical_reason().unwrap_or("Error");
-    let description = match fault.retry_after {
-        Some(secs) => format!("{reason}: try again in {secs} s"),
-        None => format!("{reason}: try again later"),
-    };
-    let body = if path.starts_with("/oauth") {
-        let error = if fault.status == 429 {
-            "slow_down"
-        } else {
-            "temporarily_unavailable"
-        };
-        serde_json::json!({ "error": error, "error_description": description })
-    } else {
-        serde_json::json!({ "message": description, "moreInfoUrl": "", "status": fault.status, "code": 0 })
-    };
-    let mut resp = (status, axum::Json(body)).into_response();
-    if let Some(secs) = fault.retry_after {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    if fault.status == 429 {
-        resp.headers_mut()
-            .insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
-    }
-    resp
 }
 
 fn too_large() -> Response {
