@@ -125,7 +125,7 @@ pub const TOKEN_ERRORS: &[&str] = &[
 
 /// A scripted misbehaviour for the requests to a path. Exactly one of `status`, `token`
 /// and `connection`, or `delay` alone (the real answer, late).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
     /// The path it applies to, exactly (`/oauth/token`), or a prefix ending in `*` (`/api/*`).
@@ -166,6 +166,25 @@ pub struct Fault {
 
 fn one() -> u32 {
     1
+}
+
+/// Nothing but `times = 1`: a base for building a fault in code.
+impl Default for Fault {
+    fn default() -> Fault {
+        Fault {
+            path: String::new(),
+            grant: None,
+            status: None,
+            error: None,
+            body: None,
+            token: None,
+            connection: None,
+            delay: None,
+            times: 1,
+            retry_after: None,
+            location: None,
+        }
+    }
 }
 
 impl Fault {
@@ -409,7 +428,7 @@ impl Script {
     pub fn take_fault(&mut self, path: &str, grant: Option<&str>) -> Option<Fault> {
         let i = self.faults.iter().position(|f| f.matches(path, grant))?;
         let fault = self.faults[i].clone();
-        self.faults[i].times -= 1;
+        self.faults[i].times = self.faults[i].times.saturating_sub(1);
         if self.faults[i].times == 0 {
             self.faults.remove(i);
         }
