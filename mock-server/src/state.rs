@@ -226,13 +226,12 @@ impl AppState {
         self.inner.script_armed.load(Ordering::Acquire)
     }
 
-    /// Waits `for_how_long` of real time, or until the mock stops ([`AppState::stop`]);
-    /// true when the whole time passed.
-    pub async fn hold(&self, for_how_long: Duration) -> bool {
+    /// Waits `for_how_long` of real time, or until the mock stops ([`AppState::stop`]).
+    pub async fn hold(&self, for_how_long: Duration) {
         let mut stopping = self.inner.stopping.subscribe();
         tokio::select! {
-            () = tokio::time::sleep(for_how_long) => true,
-            _ = stopping.wait_for(|s| *s) => false,
+            () = tokio::time::sleep(for_how_long) => {}
+            _ = stopping.wait_for(|s| *s) => {}
         }
     }
 

@@ -107,45 +107,46 @@ where
     let headers = masked_headers(&parts.headers);
     let is_form =
         crate::media_type(&parts.headers).as_deref() == Some("application/x-www-form-urlencoded");
-    let fault = match &bytes {
-        Ok(bytes) if state.script_armed() => {
-            let grant = (is_form && path == "/oauth/token")
-                .then(|| grant_type(bytes))
-                .flatten();
-            state.script().take_fault(&path, grant.as_deref())
-        }
+    // A form body is parsed once: for a fault's grant, for the route and for the log.
+    let parsed = match &bytes {
+        Ok(bytes) if is_form => Some(crate::form::parse(bytes).map(std::sync::Arc::new)),
         _ => None,
+    };
+    let fault = if bytes.is_ok() && state.script_armed() {
+        let grant = match &parsed {
+            Some(Ok(form)) if path == "/oauth/token" => grant_type(form),
+            _ => None,
+        };
+        state.script().take_fault(&path, grant)
+    } else {
+        None
     };
     // A fault with a status or a connection stands in for the route: the request is not
     // processed. One with a token quirk or a delay alone lets the route answer.
     let injected = fault.as_ref().filter(|f| f.unprocessed());
     // Only the route's future is kept across the await below, not the request's parts or
     // body (they move into it), which keeps this future smaller.
-    let (answered, form) = match (bytes, injected) {
+    let form = match (&bytes, &parsed) {
+        (Ok(bytes), Some(p)) => Some(masked_form(bytes, p.as_deref().ok())),
+        _ => None,
+    };
+    let answered = match (bytes, injected) {
         (Ok(bytes), None) => {
             let mut parts = parts;
-            let form = is_form.then(|| {
-                let parsed = crate::form::parse(&bytes).map(std::sync::Arc::new);
-                if let Ok(form) = &parsed {
-                    parts.extensions.insert(crate::form::Parsed(form.clone()));
-                }
-                masked_form(&bytes, parsed.as_deref().ok())
-            });
-            let answered = match crate::refused_by_address(&state, origin, &parts) {
+            if let Some(Ok(form)) = parsed {
+                parts.extensions.insert(crate::form::Parsed(form));
+            }
+            match crate::refused_by_address(&state, origin, &parts) {
                 Some(refused) => Err(refused),
                 None => {
                     let mut inner = inner;
                     let Ok(()) = std::future::poll_fn(|cx| inner.poll_ready(cx)).await;
                     Ok(inner.call(Request::from_parts(parts, Body::from(bytes))))
                 }
-            };
-            (answered, form)
+            }
         }
-        (Ok(bytes), Some(fault)) => (
-            Err(fault::response(&state, fault, &parts)),
-            is_form.then(|| masked_form(&bytes, crate::form::parse(&bytes).ok().as_ref())),
-        ),
-        (Err(refused), _) => (Err(refused), None),
+        (Ok(_), Some(fault)) => Err(fault::response(&state, fault, &parts)),
+        (Err(refused), _) => Err(refused),
     };
     let mut response = match answered {
         Ok(routed) => {
@@ -260,13 +261,12 @@ where
     Ok(response)
 }
 
-/// The `grant_type` of a token request's form body.
-fn grant_type(body: &Bytes) -> Option<String> {
-    let form = crate::form::parse(body).ok()?;
+/// The (first) `grant_type` of a token request's form.
+fn grant_type(form: &crate::form::Form) -> Option<&str> {
     form.fields()
         .iter()
         .find(|f| f.name == "grant_type")
-        .map(|f| f.value.clone())
+        .map(|f| f.value.as_str())
 }
 
 /// The whole body, or the refusal: too large (by `Content-Length` or as read), too slow
