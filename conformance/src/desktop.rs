@@ -13,6 +13,7 @@ use tokio::process::{Child, ChildStdin};
 use crate::browser::Landing;
 use crate::driver::{forge_state, ClientEnd, Delivered, Opened, Session};
 use crate::process::kill;
+use crate::scenario::OddCallback;
 
 /// How long the runner tries to hand the genuine callback to a client that was just sent a
 /// forged one (it may have stopped listening, rightly).
@@ -106,9 +107,14 @@ impl Session<'_> {
                             .await
                         }
                     }
+                } else if let Some(odd) = self.odd_callback() {
+                    self.deliver_odd(odd, &location, advanced, deadline).await;
                 } else {
                     self.send(&location, false, advanced, CALLBACK_RETRY, deadline)
                         .await;
+                }
+                if self.first_callback.is_none() {
+                    self.first_callback = Some(location);
                 }
                 None
             }
@@ -121,29 +127,68 @@ impl Session<'_> {
                     None => false,
                 };
                 let code = Some(fingerprint(&code));
+                let after_exchange = self.last_exchange();
                 self.delivered.push(Delivered {
                     to: "stdin".to_owned(),
                     forged: false,
                     code,
                     advanced,
                     received,
+                    odd: None,
+                    after_exchange,
                 });
                 None
             }
             Landing::OobError(_) => {
                 // The user sees the error and gives the application nothing: end of input.
                 *stdin = None;
+                let after_exchange = self.last_exchange();
                 self.delivered.push(Delivered {
                     to: "stdin (closed)".to_owned(),
                     forged: false,
                     code: None,
                     advanced,
                     received: true,
+                    odd: None,
+                    after_exchange,
                 });
                 None
             }
             Landing::Stuck { .. } | Landing::Foreign(_) => landing.dead_end(),
             Landing::NotVisited => None,
+        }
+    }
+
+    /// Delivers an odd callback (`[browser] callback`) in place of the genuine `location`, or
+    /// around it: twice, or after the earlier authorization's callback.
+    async fn deliver_odd(
+        &mut self,
+        odd: OddCallback,
+        location: &str,
+        advanced: u64,
+        deadline: tokio::time::Instant,
+    ) {
+        match odd {
+            OddCallback::Twice => {
+                self.send(location, false, advanced, CALLBACK_RETRY, deadline)
+                    .await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let received = deliver(location, GENUINE_AFTER_FORGED, deadline).await;
+                self.record_odd_callback(location, false, Some(odd), 0, received);
+            }
+            OddCallback::Replay => {
+                let earlier = self.first_callback.clone().unwrap_or_default();
+                let received = deliver(&earlier, CALLBACK_RETRY, deadline).await;
+                self.record_odd_callback(&earlier, false, Some(odd), 0, received);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                self.send(location, false, advanced, GENUINE_AFTER_FORGED, deadline)
+                    .await;
+            }
+            _ => {
+                let url = odd.apply(location);
+                let received = deliver(&url, CALLBACK_RETRY, deadline).await;
+                self.record_odd_callback(&url, false, Some(odd), advanced, received);
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use crate::browser::{Browser, Landing};
 use crate::credentials::Credentials;
 use crate::desktop::write_browser;
 use crate::process::{collect, kill, read_capped, ProcessGroup, TempDir};
-use crate::scenario::{Auth, RedirectKind, Scenario};
+use crate::scenario::{Auth, OddCallback, RedirectKind, Scenario};
 use crate::shared_clock::{ClientClock, SharedClock};
 
 /// Exchanges the mock keeps per run; a client that makes more cannot be judged.
@@ -95,6 +95,12 @@ pub struct Delivered {
     pub advanced: u64,
     /// Whether the client received it (its listener answered, or stdin took the line).
     pub received: bool,
+    /// The odd callback this was (`[browser] callback`), or the earlier authorization's
+    /// callback replayed (`Replay`).
+    pub odd: Option<OddCallback>,
+    /// The id of the last exchange in the mock's log when it was delivered: what the client
+    /// did about it comes after.
+    pub after_exchange: u64,
 }
 
 /// Everything a scenario run produced.
@@ -124,6 +130,8 @@ pub struct RunRecord {
     /// Processes of the client found without libfaketime when the clock moved (`name (pid N)`):
     /// their clocks stayed behind.
     pub clock_unfollowed: Vec<String>,
+    /// The mock's uptime (ms, as `Exchange::elapsed_ms`) when the client ended.
+    pub ended_ms: u64,
     /// Web-app mode.
     pub web_app: bool,
     /// Web-app mode: the browser's GETs to the app.
@@ -300,6 +308,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         .arg(&opts.command)
         .env("ONSHAPE_API_URL", &api_url)
         .env("ONSHAPE_API_CALLS", scenario.api_calls.join(";"))
+        .env("ONSHAPE_HTTP_TIMEOUT", scenario.http_timeout.to_string())
         .env("BROWSER", &browser_path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -317,8 +326,12 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         "ONSHAPE_ACCESS_KEY",
         "ONSHAPE_SECRET_KEY",
         "ONSHAPE_API_AUTH",
+        "ONSHAPE_API_PARALLEL",
     ] {
         cmd.env_remove(name);
+    }
+    if scenario.parallel {
+        cmd.env("ONSHAPE_API_PARALLEL", "1");
     }
     match &credentials {
         Credentials::App(app) => {
@@ -366,6 +379,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         state: &state,
         opened: vec![],
         delivered: vec![],
+        first_callback: None,
         final_page: None,
         navigation: vec![],
     };
@@ -377,6 +391,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
                 .await
         }
     };
+    let ended_ms = state.clock().uptime_ms();
     drop(stdin);
     // Whatever the client left running (a browser it started, a server) goes with it.
     kill(&mut child).await;
@@ -454,6 +469,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
             SharedClock::Off(why) => Some(why.clone()),
             SharedClock::Faketime(_) => None,
         },
+        ended_ms,
         web_app: start_url.is_some(),
         navigation,
         oauth_url,
@@ -468,6 +484,8 @@ pub(crate) struct Session<'a> {
     pub(crate) state: &'a mock_server::AppState,
     pub(crate) opened: Vec<Opened>,
     pub(crate) delivered: Vec<Delivered>,
+    /// The first genuine callback, for a scenario that replays it later.
+    pub(crate) first_callback: Option<String>,
     /// Web-app mode: the text of the app's last page.
     pub(crate) final_page: Option<String>,
     /// Web-app mode: each GET the browser made to the app, with its answer.
@@ -509,13 +527,46 @@ impl Session<'_> {
         advanced: u64,
         received: bool,
     ) {
+        self.record_odd_callback(location, forged, None, advanced, received);
+    }
+
+    /// [`Session::record_callback`], for an odd one.
+    pub(crate) fn record_odd_callback(
+        &mut self,
+        location: &str,
+        forged: bool,
+        odd: Option<OddCallback>,
+        advanced: u64,
+        received: bool,
+    ) {
+        let after_exchange = self.last_exchange();
         self.delivered.push(Delivered {
             to: mask_query_in_url(location),
             forged,
             code: query_param(location, "code").map(|c| fingerprint(&c)),
             advanced,
             received,
+            odd,
+            after_exchange,
         });
+    }
+
+    /// The id of the last exchange in the mock's log (0: none yet).
+    pub(crate) fn last_exchange(&self) -> u64 {
+        self.state.log().last_id().unwrap_or(0)
+    }
+
+    /// The odd callback to deliver now, if this is its moment: the first callback for most
+    /// kinds, the second authorization's for `replay`.
+    pub(crate) fn odd_callback(&self) -> Option<OddCallback> {
+        let odd = self.scenario.browser.callback?;
+        let genuine_so_far = self.delivered.iter().filter(|d| d.odd.is_none()).count();
+        match odd {
+            OddCallback::Replay => {
+                (genuine_so_far == 1 && self.first_callback.is_some()).then_some(odd)
+            }
+            _ => self.delivered.is_empty().then_some(odd),
+        }
     }
 }
 

@@ -40,7 +40,7 @@ use scenario::Scenario;
 
 /// Runs `scenarios` with at most `jobs` at once. `on_result` sees each result in id order, as
 /// soon as it and every one before it have finished (a stable order that still streams).
-/// Out-of-band and API-key scenarios are skipped in web-app mode.
+/// Out-of-band, API-key, twice- and replayed-callback scenarios are skipped in web-app mode.
 pub async fn check(
     mut scenarios: Vec<Scenario>,
     options: driver::RunOptions,
@@ -63,6 +63,11 @@ pub async fn check(
             Some("API keys are for scripts: a web app signs its users in with OAuth")
         } else if s.redirect == scenario::RedirectKind::Oob {
             Some("out-of-band codes are for desktop apps: a web app has a redirect URI")
+        } else if matches!(
+            s.browser.callback,
+            Some(scenario::OddCallback::Twice | scenario::OddCallback::Replay)
+        ) {
+            Some("a callback delivered twice or replayed is played in desktop mode only")
         } else {
             None
         };

@@ -91,6 +91,87 @@ pub struct BrowserScript {
     /// The first callback carries a state the client never issued.
     #[serde(default)]
     pub forge_state: bool,
+    /// The first callback is odd (see [`OddCallback`]).
+    #[serde(default)]
+    pub callback: Option<OddCallback>,
+}
+
+/// A callback no well-behaved authorization server sends, delivered by the runner's browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OddCallback {
+    /// The genuine callback with `error=access_denied` added: a code that came with an error.
+    CodeAndError,
+    /// Only the `state`: neither a code nor an error.
+    Neither,
+    /// `error=server_error` and no `state` (nor code).
+    ErrorWithoutState,
+    /// The genuine callback, delivered twice.
+    Twice,
+    /// The second authorization's callback is preceded by the first one's, replayed (its
+    /// state and code are from the earlier authorization).
+    Replay,
+}
+
+impl OddCallback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OddCallback::CodeAndError => "code-and-error",
+            OddCallback::Neither => "neither",
+            OddCallback::ErrorWithoutState => "error-without-state",
+            OddCallback::Twice => "twice",
+            OddCallback::Replay => "replay",
+        }
+    }
+
+    /// The odd callback made of the genuine `location`; the genuine one itself for `twice`
+    /// and `replay`, which deliver genuine callbacks at odd moments.
+    pub fn apply(self, location: &str) -> String {
+        let Ok(mut url) = url::Url::parse(location) else {
+            return location.to_owned();
+        };
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let keep = |names: &[&str]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .cloned()
+                .collect()
+        };
+        let odd = match self {
+            OddCallback::CodeAndError => {
+                let mut p = keep(&["code", "state"]);
+                p.push(("error".into(), "access_denied".into()));
+                p.push((
+                    "error_description".into(),
+                    "The user denied the request".into(),
+                ));
+                p
+            }
+            OddCallback::Neither => keep(&["state"]),
+            OddCallback::ErrorWithoutState => vec![
+                ("error".into(), "server_error".into()),
+                (
+                    "error_description".into(),
+                    "The authorization server failed".into(),
+                ),
+            ],
+            OddCallback::Twice | OddCallback::Replay => return location.to_owned(),
+        };
+        url.query_pairs_mut().clear().extend_pairs(odd);
+        url.to_string()
+    }
+
+    /// Whether the odd callback carries no code the client may redeem.
+    pub fn nothing_to_redeem(self) -> bool {
+        matches!(
+            self,
+            OddCallback::CodeAndError | OddCallback::Neither | OddCallback::ErrorWithoutState
+        )
+    }
 }
 
 /// A mock trigger: after the `count`th `after` event, one action.
@@ -134,6 +215,13 @@ pub struct Scenario {
     /// API-key scenarios: the scheme asked for in `ONSHAPE_API_AUTH`.
     #[serde(default)]
     pub scheme: Scheme,
+    /// `ONSHAPE_HTTP_TIMEOUT`: seconds the client may wait for one answer (judged by
+    /// `timeout-bounded` where a scenario holds an answer back).
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout: f64,
+    /// `ONSHAPE_API_PARALLEL=1`: the client makes its calls concurrently.
+    #[serde(default)]
+    pub parallel: bool,
     /// Seconds the client's clock is behind the mock's from the start (the mock's clock is
     /// moved before the client starts; the client's stays).
     #[serde(default)]
@@ -190,6 +278,10 @@ fn default_calls() -> Vec<String> {
     ]
 }
 
+fn default_http_timeout() -> f64 {
+    10.0
+}
+
 fn default_user() -> String {
     "alice@example.com".to_owned()
 }
@@ -242,7 +334,9 @@ impl Scenario {
                 ("expect_company", s.expect_company.is_some()),
                 (
                     "[browser]",
-                    s.browser.advance_before_callback > 0 || s.browser.forge_state,
+                    s.browser.advance_before_callback > 0
+                        || s.browser.forge_state
+                        || s.browser.callback.is_some(),
                 ),
                 ("a revoke trigger", s.triggers.iter().any(|t| t.revoke)),
             ];
@@ -254,6 +348,15 @@ impl Scenario {
         } else if s.triggers.iter().any(|t| t.delete_key) || s.scheme != Scheme::Signed {
             return Err(invalid(
                 "delete_key triggers and scheme are for API-key scenarios (auth = \"api-key\")"
+                    .into(),
+            ));
+        }
+        if !(s.http_timeout >= 0.1 && s.http_timeout <= 120.0) {
+            return Err(invalid("http_timeout is between 0.1 and 120 s".into()));
+        }
+        if s.browser.forge_state && s.browser.callback.is_some() {
+            return Err(invalid(
+                "[browser]: forge_state and callback both change the first callback; give one"
                     .into(),
             ));
         }

@@ -128,6 +128,12 @@ impl Session<'_> {
             tokio::time::sleep(Duration::from_millis(100)).await;
             genuine_advanced = 0;
         }
+        if let Some(odd) = self.odd_callback() {
+            // The app's answer to the odd callback is its last page.
+            let url = odd.apply(&location);
+            self.record_odd_callback(&url, false, Some(odd), genuine_advanced, true);
+            return Ok(url);
+        }
         self.record_callback(&location, false, genuine_advanced, true);
         Ok(location)
     }

@@ -3,11 +3,12 @@
 
 use mock_server::record::Exchange;
 
+use super::resilience::{held_back, without_refresh_token};
 use super::{describe, form, is_api, is_refresh, is_token, Verdict};
 use crate::driver::RunRecord;
 
 /// Onshape's access tokens live 60 minutes.
-const ACCESS_LIFETIME_MS: u64 = 3_600_000;
+pub(super) const ACCESS_LIFETIME_MS: u64 = 3_600_000;
 
 pub(super) fn token_at_oauth_host(run: &RunRecord) -> Verdict {
     let elsewhere: Vec<String> = run
@@ -68,17 +69,23 @@ fn expiries(run: &RunRecord) -> Vec<usize> {
     let mut points = Vec::new();
     let mut issued_at: Option<u64> = None;
     for (i, e) in run.exchanges.iter().enumerate() {
-        let expired = e.rule == Some("access-token-expired")
-            || issued_at.is_some_and(|t| e.at_ms >= t + ACCESS_LIFETIME_MS);
-        if expired && issued_at.is_some() {
+        // A 401 for an older token (a call that raced the refresh) is not a new expiry: the
+        // newest token's own 60 minutes decide.
+        if issued_at.is_some_and(|t| e.at_ms >= t + ACCESS_LIFETIME_MS) {
             points.push(i);
             issued_at = None;
         }
-        if is_token(e) && e.status == 200 {
+        if issued_tokens(run, e) {
             issued_at = Some(e.at_ms);
         }
     }
     points
+}
+
+/// Whether `e` handed the client new tokens: a token request answered 200 by the endpoint
+/// itself (not an injected 200 without tokens), in time for the client to read it.
+fn issued_tokens(run: &RunRecord, e: &Exchange) -> bool {
+    is_token(e) && e.status == 200 && !e.fault && !held_back(run, e)
 }
 
 pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
@@ -89,8 +96,19 @@ pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
     for (n, &p) in points.iter().enumerate() {
         let until = points.get(n + 1).copied().unwrap_or(run.exchanges.len());
         let window = &run.exchanges[p..until];
-        let refreshed = window.iter().position(|e| is_refresh(e) && e.status == 200);
-        let tried = window.iter().any(|e| is_refresh(e) && !e.fault);
+        // Without a refresh token (the last token response had none), authorizing again is
+        // the way to renew.
+        let reauthorize = run.exchanges[..p]
+            .iter()
+            .rev()
+            .find(|e| issued_tokens(run, e))
+            .is_some_and(|e| without_refresh_token(run, e));
+        let renews = |e: &Exchange| is_refresh(e) || (reauthorize && is_token(e));
+        let refreshed = window
+            .iter()
+            .position(|e| renews(e) && issued_tokens(run, e));
+        // An attempt counts, whatever the answer (a refusal, an injected fault).
+        let tried = window.iter().any(renews);
         let went_on = refreshed.is_some_and(|r| {
             window[r..]
                 .iter()
@@ -150,8 +168,8 @@ pub(super) fn refresh_only_when_expired(run: &RunRecord) -> Verdict {
             }
         }
         if is_token(e) {
-            last_token_failed = e.status >= 400;
-            if e.status == 200 {
+            last_token_failed = !issued_tokens(run, e);
+            if !last_token_failed {
                 issued_at = Some(e.at_ms);
                 last_api = None;
             }

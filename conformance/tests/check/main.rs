@@ -33,7 +33,8 @@ fn check_with(auth: Auth, pitfall: Option<&str>, scenarios: &[&str]) -> RunRepor
     let all = conformance::scenario::builtin().expect("built-in scenarios parse");
     let ids: Vec<String> = scenarios.iter().map(|s| s.to_string()).collect();
     let selected = conformance::scenario::select(all, &ids, auth).expect("known scenarios");
-    let options = RunOptions::new(command, Duration::from_secs(30));
+    // Longer than any scenario's real waits; a client that hangs (no-timeout) is cut here.
+    let options = RunOptions::new(command, Duration::from_secs(10));
     let meta = conformance::report::RunMeta::new(&options, "test");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -96,6 +97,7 @@ fn snapshot(name: &str, report: &RunReport) {
         (r"\d+ s (behind|ahead of)", "[n] s $1"),
         (r"state=[^&\s\x22]+", "state=[state]"),
         (r"after \d+ ms", "after [n] ms"),
+        (r"\d+ ms later", "[n] ms later"),
         (r"expired \d+ s ago", "expired [n] s ago"),
         (r"\d+ s ago", "[n] s ago"),
         (
@@ -164,6 +166,13 @@ const PITFALLS: &[&str] = &[
     "refresh-on-403",
     "print-tokens",
     "log-callback",
+    "retry-forever",
+    "retry-permanent",
+    "no-timeout",
+    "redeem-error-callback",
+    "exchange-without-code",
+    "trust-bad-response",
+    "parallel-refresh",
 ];
 
 /// The pitfalls of the API-key reference client; each run's findings are a snapshot.
