@@ -15,7 +15,8 @@ Standard library only (Python 3.11). It does what Onshape's API-key scheme asks 
 
 `--pitfall NAME` switches on exactly one mistake, so the runner can check that it notices it.
 Configuration: ONSHAPE_API_URL, ONSHAPE_ACCESS_KEY, ONSHAPE_SECRET_KEY, ONSHAPE_API_CALLS
-(`METHOD /api/path?query` joined by `;`), ONSHAPE_API_AUTH, ONSHAPE_DEBUG.
+(`METHOD /api/path?query` joined by `;`), ONSHAPE_API_AUTH, ONSHAPE_HTTP_TIMEOUT (seconds per answer,
+default 10), ONSHAPE_DEBUG.
 
 Exit status: 0 when every API call succeeded, 1 on any failure, 2 on bad usage.
 """
@@ -40,6 +41,7 @@ from reference_client import (
     Failure,
     http_request,
     log,
+    parse_http_timeout,
     retry_after_seconds,
     run_main,
 )
@@ -78,6 +80,7 @@ class Config:
         self.api_url = need("ONSHAPE_API_URL").rstrip("/")
         self.access_key = need("ONSHAPE_ACCESS_KEY")
         self.secret_key = need("ONSHAPE_SECRET_KEY")
+        self.http_timeout = parse_http_timeout(env.get("ONSHAPE_HTTP_TIMEOUT"))
         self.auth = (env.get("ONSHAPE_API_AUTH") or "signed").strip().lower()
         if self.auth not in ("signed", "basic"):
             raise Failure(f"ONSHAPE_API_AUTH must be signed or basic, not {self.auth!r}")
@@ -161,7 +164,8 @@ class Client:
             headers["Content-Type"] = content_type
         auth = stale_headers or self.headers_for(method, url, content_type, body)
         headers.update(auth)
-        resp = http_request(method, url, body=body, headers=headers, follow_redirects=False)
+        resp = http_request(method, url, body=body, headers=headers, follow_redirects=False,
+                            timeout=self.cfg.http_timeout)
         return resp, auth
 
     # -- the clock

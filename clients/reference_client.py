@@ -15,7 +15,8 @@ desktop application:
      anything stored changes (a JSON object, whatever its Content-Type, with a non-empty
      `access_token` and `token_type` Bearer; an odd `expires_in` is ignored); authorize again
      once if the code expired or the answer was unusable (the code is never sent twice);
-  4. call the API with `Authorization: Bearer` (all calls at once with ONSHAPE_API_PARALLEL);
+  4. call the API with `Authorization: Bearer` (with ONSHAPE_API_PARALLEL the first
+     call alone, then the rest all at once);
      on 401 renew the access token once, single-flight: refresh (keeping the refresh token
      unless a new one is issued; one more refresh after an unusable or transient answer), or
      without a refresh token authorize again (once per run); stop on anything else.
@@ -29,8 +30,8 @@ token endpoint is permanent: never sent again unchanged.
 `--pitfall NAME` switches on exactly one documented mistake, so the runner can check that it
 notices it. Configuration comes from the environment (ONSHAPE_OAUTH_URL, ONSHAPE_API_URL,
 ONSHAPE_CLIENT_ID, ONSHAPE_CLIENT_SECRET, ONSHAPE_REDIRECT_URI, ONSHAPE_SCOPE,
-ONSHAPE_COMPANY_ID, ONSHAPE_API_CALLS, ONSHAPE_API_PARALLEL ("1" or "true": the calls made
-concurrently), ONSHAPE_HTTP_TIMEOUT (seconds, default 10), BROWSER, ONSHAPE_DEBUG).
+ONSHAPE_COMPANY_ID, ONSHAPE_API_CALLS, ONSHAPE_API_PARALLEL ("1" or "true": the first call made
+alone, the rest concurrently), ONSHAPE_HTTP_TIMEOUT (seconds, default 10), BROWSER, ONSHAPE_DEBUG).
 
 Exit status: 0 when every API call succeeded, 1 on any failure, 2 on bad usage.
 """
@@ -568,6 +569,7 @@ class Client:
         self.first_refresh_token = None
         self.http_timeout = None if pitfall == "no-timeout" else config.http_timeout
         self.renew_lock = threading.Lock()  # one refresh at a time (parallel calls)
+        self.parallel_barrier = None  # the parallel-refresh pitfall's meeting point
         self.renew_failure = None  # (the refused access token, the Failure renewing it)
         self.reauthorized = False  # a 401 without a refresh token authorizes again, once
         self.listener = None
@@ -833,7 +835,10 @@ class Client:
                 return
             if self.code_expired(resp) and self.pitfall == "retry-expired-code":
                 again = self.exchange_code(code)
-                raise Failure("the code exchange failed twice: " + again.describe())
+                if 200 <= again.status < 300:  # a refusal that was not for good
+                    self._store_tokens(again, refreshing=False)
+                    return
+                raise Failure("the code exchange failed twice: " + token_error_text(again))
             if self.code_expired(resp) and not last:
                 log("the authorization code expired before it was redeemed; authorizing again")
                 continue
@@ -913,7 +918,15 @@ class Client:
         the lock, a call whose token another call has already renewed just uses the new one,
         and one whose renewal already failed does not try again."""
         if self.pitfall == "parallel-refresh":
-            self._renew(seen_refresh)  # no lock, no re-check: each call refreshes on its own
+            # No re-check: each call refreshes on its own, with the refresh token it saw. One
+            # after another, once every call has met the 401, and no call retries before all
+            # have refreshed: the same run every time.
+            self._meet_parallel_calls()
+            try:
+                with self.renew_lock:
+                    self._renew(seen_refresh)
+            finally:
+                self._meet_parallel_calls()
             return
         with self.renew_lock:
             if self.access_token != refused:
@@ -926,6 +939,15 @@ class Client:
             except Failure as e:
                 self.renew_failure = (refused, e)
                 raise
+
+    def _meet_parallel_calls(self):
+        """Waits for the other parallel calls (the parallel-refresh pitfall)."""
+        if self.parallel_barrier is None:
+            return
+        try:
+            self.parallel_barrier.wait(timeout=self.cfg.http_timeout)
+        except threading.BrokenBarrierError:
+            pass
 
     def _renew(self, refresh_token):
         if refresh_token is None and self.pitfall != "trust-bad-response":
@@ -979,6 +1001,8 @@ class Client:
         """Every call in its own thread, all started together; raises the first Failure (or
         other error) once every thread has ended."""
         start = threading.Barrier(len(calls))
+        if self.pitfall == "parallel-refresh":
+            self.parallel_barrier = threading.Barrier(len(calls))
         errors = []
 
         def work(method, path):
@@ -1003,8 +1027,10 @@ class Client:
             calls = list(self.cfg.calls)
             if calls and self.pitfall == "token-outside-api" and calls[0][1].startswith("/api/"):
                 calls[0] = (calls[0][0], calls[0][1][len("/api"):])
-            if self.cfg.parallel and len(calls) > 1:
-                self.call_in_parallel(calls)
+            if self.cfg.parallel and len(calls) > 2:
+                # The first call alone, then the rest all at once (the contract).
+                self.call_and_report(*calls[0])
+                self.call_in_parallel(calls[1:])
             else:
                 for method, path in calls:
                     self.call_and_report(method, path)

@@ -1,7 +1,8 @@
 // Shared glue for the Node.js adapters: the runner's client contract (README "The client
 // contract"), so that each adapter holds only what its OAuth library's docs show.
 //
-//   config()          the ONSHAPE_* environment, ONSHAPE_API_CALLS parsed into {method, path}
+//   config()          the ONSHAPE_* environment, ONSHAPE_API_CALLS parsed into {method, path},
+//                     ONSHAPE_HTTP_TIMEOUT as httpTimeout (seconds) for the adapter to hand on
 //   apiRequest()      the HTTP request for one call (POST /api/documents: JSON {"name": ...})
 //   runCalls()        every call in order, one refresh on a 401, stdout `METHOD PATH -> STATUS`
 //   openBrowser(), waitForCallback()   desktop mode: $BROWSER URL, then the localhost
@@ -58,6 +59,7 @@ function config(env = process.env) {
     companyId: env.ONSHAPE_COMPANY_ID || undefined,
     browser: env.BROWSER || undefined,
     calls: parseCalls(env.ONSHAPE_API_CALLS || ''),
+    httpTimeout: Number(env.ONSHAPE_HTTP_TIMEOUT) || 10, // seconds to wait for one HTTP answer
   };
 }
 

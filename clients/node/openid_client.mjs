@@ -8,7 +8,9 @@
 //   buildAuthorizationUrl -> browser -> authorizationCodeGrant(config, currentUrl,
 //   {pkceCodeVerifier, expectedState}); API calls with fetchProtectedResource; on a 401,
 //   refreshTokenGrant (its docs) and keep the new refresh token. Client authentication is the
-//   library default (client_secret_post). No retries of our own.
+//   library default (client_secret_post). No retries of our own. ONSHAPE_HTTP_TIMEOUT is the
+//   Configuration's documented `timeout` (seconds, default 30), which the library turns into an
+//   AbortSignal for each of its requests: token requests and fetchProtectedResource.
 // The redirect listener / OOB stdin line, BROWSER and ONSHAPE_API_CALLS are in contract.js.
 import * as client from 'openid-client';
 import contract from './contract.js';
@@ -25,6 +27,7 @@ const config = new client.Configuration(
   cfg.clientSecret,
 );
 client.allowInsecureRequests(config);
+config.timeout = cfg.httpTimeout;
 
 // One line from the library's error: its message, the wrapped error's message (e.g. which
 // state check failed), the OAuth error, the HTTP status. Never the parameters (they hold the code).

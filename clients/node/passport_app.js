@@ -10,6 +10,9 @@
 // API calls with `Authorization: Bearer`, and passport-oauth2-refresh's README for refreshing.
 // Adapted: `state: true` (passport-oauth2's README: state kept in the session), a plain-http
 // session cookie, scope from ONSHAPE_SCOPE as an array (separator left at the library default).
+// ONSHAPE_HTTP_TIMEOUT bounds the API calls (fetch with AbortSignal.timeout) only: the code
+// exchange, the profile fetch and the refresh go through node-oauth's OAuth2 (oauth 0.10.2,
+// lib/oauth2.js _executeRequest), which has no timeout option, so they wait as long as the server.
 //
 //   GET /login     -> 302 to ONSHAPE_OAUTH_URL/oauth/authorize (ONSHAPE_COMPANY_ID goes in as the
 //                     library's ?companyId= -> company_id)
@@ -90,9 +93,11 @@ app.get('/done', async (req, res) => {
     await contract.runCalls(cfg, {
       send: (call) => {
         const r = contract.apiRequest(cfg, call);
-        return fetch(r.url, { method: r.method, body: r.body, headers: { ...r.headers, Authorization: `Bearer ${user.accessToken}` } });
+        return fetch(r.url, { method: r.method, body: r.body, headers: { ...r.headers, Authorization: `Bearer ${user.accessToken}` },
+          signal: AbortSignal.timeout(cfg.httpTimeout * 1000) });
       },
       refresh: () => new Promise((resolve, reject) => {
+        // unbounded: node-oauth's getOAuthAccessToken has no timeout option
         refresh.requestNewAccessToken('onshape', user.refreshToken, (err, accessToken, refreshToken) => {
           if (err) return reject(new Error('refresh failed: ' + (err.statusCode ? `HTTP ${err.statusCode}: ${err.data}` : err.message)));
           user.accessToken = contract.hide(accessToken);

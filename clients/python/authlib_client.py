@@ -6,8 +6,10 @@ Follows docs/oauth2/client/http/index.rst: "OAuth2Session for Authorization Code
 then, on the same session, fetch_token(token_endpoint, authorization_response=), which the
 docs say "will also verify the state"), and "Refresh & Auto Update Token" (token_endpoint= so
 that Authlib refreshes an expired token itself, update_token= to save the new one).
-Default client authentication (client_secret_basic). Nothing else is added: no refresh on
-401, no Retry-After handling.
+Default client authentication (client_secret_basic). ONSHAPE_HTTP_TIMEOUT goes in as the
+session's documented `default_timeout=`, which its request() applies to every request: token
+requests (code exchange, refresh) and API calls. Nothing else is added: no refresh on 401, no
+Retry-After handling.
 """
 
 import contract
@@ -27,6 +29,7 @@ def run():
         redirect_uri=contract.REDIRECT_URI,
         token_endpoint=contract.TOKEN_URL,
         update_token=update_token,
+        default_timeout=contract.HTTP_TIMEOUT,
     )
     uri, state = client.create_authorization_url(
         contract.AUTHORIZE_URL, **contract.extra_authorize_params())

@@ -1,6 +1,7 @@
 """The onshape-mock runner's client contract, shared by the Python library adapters.
 
-Only the glue that is not the OAuth library's job: read the environment, receive the
+Only the glue that is not the OAuth library's job: read the environment (HTTP_TIMEOUT, for
+each adapter to hand to its library's own timeout option), receive the
 redirect (a one-shot listener on ONSHAPE_REDIRECT_URI, or one stdin line for the OOB URN),
 the ONSHAPE_API_CALLS list, and `main(run)`: exit 0 on success, 1 with a message on stderr
 on any exception. Nothing here prints a secret, code or token.
@@ -25,6 +26,7 @@ CLIENT_SECRET = os.environ.get("ONSHAPE_CLIENT_SECRET")
 REDIRECT_URI = os.environ.get("ONSHAPE_REDIRECT_URI")
 SCOPE = os.environ.get("ONSHAPE_SCOPE") or None  # space-separated; None: send no scope
 COMPANY_ID = os.environ.get("ONSHAPE_COMPANY_ID") or None
+HTTP_TIMEOUT = float(os.environ.get("ONSHAPE_HTTP_TIMEOUT") or 10)  # seconds, per HTTP answer
 AUTHORIZE_URL = OAUTH_URL + "/oauth/authorize"
 TOKEN_URL = OAUTH_URL + "/oauth/token"
 

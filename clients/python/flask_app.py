@@ -9,8 +9,9 @@ authorization_response=request.url); the token is kept in the session, as the ex
 GET /calls (the examples' /profile) makes the API calls with auto_refresh_url +
 auto_refresh_kwargs + token_updater. app.secret_key = os.urandom(24) and
 OAUTHLIB_INSECURE_TRANSPORT=1 as in the examples; app.run without debug=True (the debugger's
-pages and reloader have no place under a runner). Added glue: one error handler that
-answers any exception with a one-line reason.
+pages and reloader have no place under a runner). ONSHAPE_HTTP_TIMEOUT goes in as the
+documented `timeout=` of fetch_token and of each request (which hands it on to the automatic
+refresh_token). Added glue: one error handler that answers any exception with a one-line reason.
 
 Listens on 127.0.0.1 at the port of ONSHAPE_REDIRECT_URI (http://localhost:PORT/callback).
 """
@@ -45,7 +46,7 @@ def callback():
                             state=session["oauth_state"])
     session["oauth_token"] = onshape.fetch_token(
         contract.TOKEN_URL, client_secret=contract.CLIENT_SECRET,
-        authorization_response=request.url)
+        authorization_response=request.url, timeout=contract.HTTP_TIMEOUT)
     return redirect(url_for(".calls"))
 
 
@@ -59,7 +60,8 @@ def calls():
                             token_updater=token_updater)
     done = []
     for method, path, body in contract.calls():
-        r = onshape.request(method, contract.API_URL + path, json=body)
+        r = onshape.request(method, contract.API_URL + path, json=body,
+                            timeout=contract.HTTP_TIMEOUT)
         if not 200 <= r.status_code < 300:
             return f"{method} {path} answered HTTP {r.status_code}\n", 502
         done.append(f"{method} {path} -> {r.status_code}")

@@ -9,7 +9,9 @@ path and urlencoded query), and follows a 307 by signing again (oas/rest.py). Re
 ONSHAPE_API_URL, ONSHAPE_ACCESS_KEY, ONSHAPE_SECRET_KEY and ONSHAPE_API_CALLS (the library
 only signs: ONSHAPE_API_AUTH is ignored); makes each call through the client's `call_api`
 (a POST with a JSON body), prints one line per call, and exits 0 when all succeeded, 1 with
-the library's message at the first failure.
+the library's message at the first failure. ONSHAPE_HTTP_TIMEOUT goes in as call_api's
+documented `_request_timeout`, a (connect, read) pair (oas/rest.py counts a single number only
+when it is an int).
 """
 
 import os
@@ -18,7 +20,7 @@ import urllib.parse
 
 from onshape_client.client import Client
 
-from contract import main
+from contract import HTTP_TIMEOUT, main
 
 
 def calls():
@@ -52,6 +54,7 @@ def run():
             body={"name": "from onshape-client"} if method == "POST" else None,
             _preload_content=False,
             _return_http_data_only=True,
+            _request_timeout=(HTTP_TIMEOUT, HTTP_TIMEOUT),
         )
         print(f"{method} {path} -> {r.status}", flush=True)
 

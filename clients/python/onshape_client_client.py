@@ -17,6 +17,13 @@ callback opens the browser with webbrowser.open (as localhost_server does), wait
 runner's redirect URI and hands the result to `done`, the library's fetch_access_token.
 The library cannot send company_id (get_authorization_url passes no extra parameter), so
 ONSHAPE_COMPANY_ID is not sent. OAUTHLIB_INSECURE_TRANSPORT=1: the mock speaks plain http.
+
+ONSHAPE_HTTP_TIMEOUT: API calls take the documented `_request_timeout` of
+api_client.request (oas/rest.py), as a (connect, read) pair, since a single number counts only
+when it is an int; the code exchange takes requests-oauthlib's `timeout=` through
+fetch_access_token(**kwargs), which hands its kwargs to OAuth2Session.fetch_token. The refresh
+cannot be bounded: Client.refresh_access_token() calls self.oauth.refresh_token() with no
+timeout and no way to pass one, and Configuration has no timeout setting.
 """
 
 import os
@@ -28,7 +35,8 @@ os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 
 
 def open_grant_page(url, done):
-    done(**contract.authorize(url))  # authorization_response=... or code=...
+    # authorization_response=... or code=...; timeout= goes on to OAuth2Session.fetch_token
+    done(timeout=contract.HTTP_TIMEOUT, **contract.authorize(url))
 
 
 def run():
@@ -48,7 +56,8 @@ def run():
     for method, path, body in contract.calls():
         r = client.api_client.request(
             method=method, url=f"{client.configuration.host}{path}",
-            headers={"Accept": "application/json"}, query_params={}, body=body)
+            headers={"Accept": "application/json"}, query_params={}, body=body,
+            _request_timeout=(contract.HTTP_TIMEOUT, contract.HTTP_TIMEOUT))
         contract.report(method, path, r.status)
 
 

@@ -6,7 +6,9 @@ redirect_uri=, scope=), authorization_url(), fetch_token(token_url, client_secre
 authorization_response=)) and "Refreshing tokens", the third, recommended way
 (auto_refresh_url + auto_refresh_kwargs={client_id, client_secret} + token_updater).
 OAUTHLIB_INSECURE_TRANSPORT=1 because the mock speaks plain http, as the docs' examples set it
-for local testing. Nothing else is added: no refresh on 401, no Retry-After handling.
+for local testing. ONSHAPE_HTTP_TIMEOUT goes in as the documented `timeout=` of fetch_token and
+of each request (OAuth2Session.request hands its kwargs, timeout included, to the automatic
+refresh_token call). Nothing else is added: no refresh on 401, no Retry-After handling.
 """
 
 import os
@@ -36,10 +38,11 @@ def run():
         contract.AUTHORIZE_URL, **contract.extra_authorize_params())
     answer = contract.authorize(authorization_url)  # authorization_response=... or code=...
     token_saver(oauth.fetch_token(contract.TOKEN_URL, client_secret=contract.CLIENT_SECRET,
-                                  **answer))
+                                  timeout=contract.HTTP_TIMEOUT, **answer))
 
     for method, path, body in contract.calls():
-        r = oauth.request(method, contract.API_URL + path, json=body)
+        r = oauth.request(method, contract.API_URL + path, json=body,
+                          timeout=contract.HTTP_TIMEOUT)
         contract.report(method, path, r.status_code)
 
 

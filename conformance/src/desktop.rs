@@ -173,21 +173,24 @@ impl Session<'_> {
                 self.send(location, false, advanced, CALLBACK_RETRY, deadline)
                     .await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                let before = self.last_exchange();
                 let received = deliver(location, GENUINE_AFTER_FORGED, deadline).await;
-                self.record_odd_callback(location, false, Some(odd), 0, received);
+                self.record_odd_callback(location, false, Some(odd), 0, received, before);
             }
             OddCallback::Replay => {
                 let earlier = self.first_callback.clone().unwrap_or_default();
+                let before = self.last_exchange();
                 let received = deliver(&earlier, CALLBACK_RETRY, deadline).await;
-                self.record_odd_callback(&earlier, false, Some(odd), 0, received);
+                self.record_odd_callback(&earlier, false, Some(odd), 0, received, before);
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 self.send(location, false, advanced, GENUINE_AFTER_FORGED, deadline)
                     .await;
             }
             _ => {
                 let url = odd.apply(location);
+                let before = self.last_exchange();
                 let received = deliver(&url, CALLBACK_RETRY, deadline).await;
-                self.record_odd_callback(&url, false, Some(odd), advanced, received);
+                self.record_odd_callback(&url, false, Some(odd), advanced, received, before);
             }
         }
     }
@@ -201,8 +204,9 @@ impl Session<'_> {
         window: Duration,
         deadline: tokio::time::Instant,
     ) {
+        let before = self.last_exchange();
         let received = deliver(location, window, deadline).await;
-        self.record_callback(location, forged, advanced, received);
+        self.record_callback(location, forged, advanced, received, before);
     }
 }
 

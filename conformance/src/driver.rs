@@ -98,8 +98,8 @@ pub struct Delivered {
     /// The odd callback this was (`[browser] callback`), or the earlier authorization's
     /// callback replayed (`Replay`).
     pub odd: Option<OddCallback>,
-    /// The id of the last exchange in the mock's log when it was delivered: what the client
-    /// did about it comes after.
+    /// The id of the last exchange in the mock's log just before it was delivered: what the
+    /// client did about it comes after (a client may act before the delivery returns).
     pub after_exchange: u64,
 }
 
@@ -519,15 +519,17 @@ impl Session<'_> {
         advanced
     }
 
-    /// Records a callback handed to the client (code as a fingerprint, query masked).
+    /// Records a callback handed to the client (code as a fingerprint, query masked);
+    /// `after_exchange`: [`Session::last_exchange`] taken before it was handed over.
     pub(crate) fn record_callback(
         &mut self,
         location: &str,
         forged: bool,
         advanced: u64,
         received: bool,
+        after_exchange: u64,
     ) {
-        self.record_odd_callback(location, forged, None, advanced, received);
+        self.record_odd_callback(location, forged, None, advanced, received, after_exchange);
     }
 
     /// [`Session::record_callback`], for an odd one.
@@ -538,8 +540,8 @@ impl Session<'_> {
         odd: Option<OddCallback>,
         advanced: u64,
         received: bool,
+        after_exchange: u64,
     ) {
-        let after_exchange = self.last_exchange();
         self.delivered.push(Delivered {
             to: mask_query_in_url(location),
             forged,

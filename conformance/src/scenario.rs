@@ -219,7 +219,8 @@ pub struct Scenario {
     /// `timeout-bounded` where a scenario holds an answer back).
     #[serde(default = "default_http_timeout")]
     pub http_timeout: f64,
-    /// `ONSHAPE_API_PARALLEL=1`: the client makes its calls concurrently.
+    /// `ONSHAPE_API_PARALLEL=1`: the client makes its first call alone, then the rest
+    /// concurrently.
     #[serde(default)]
     pub parallel: bool,
     /// Seconds the client's clock is behind the mock's from the start (the mock's clock is

@@ -122,8 +122,9 @@ impl Session<'_> {
                 _ => location.clone(),
             };
             let forged = forge_state(&theirs);
+            let before = self.last_exchange();
             let received = self.follow_in_app(&forged, deadline).await;
-            self.record_callback(&forged, true, advanced, received);
+            self.record_callback(&forged, true, advanced, received, before);
             // A moment for the app to take the forged callback in.
             tokio::time::sleep(Duration::from_millis(100)).await;
             genuine_advanced = 0;
@@ -131,10 +132,12 @@ impl Session<'_> {
         if let Some(odd) = self.odd_callback() {
             // The app's answer to the odd callback is its last page.
             let url = odd.apply(&location);
-            self.record_odd_callback(&url, false, Some(odd), genuine_advanced, true);
+            let before = self.last_exchange();
+            self.record_odd_callback(&url, false, Some(odd), genuine_advanced, true, before);
             return Ok(url);
         }
-        self.record_callback(&location, false, genuine_advanced, true);
+        let before = self.last_exchange();
+        self.record_callback(&location, false, genuine_advanced, true, before);
         Ok(location)
     }
 

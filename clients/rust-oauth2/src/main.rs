@@ -6,7 +6,9 @@
 //! `add_extra_param`, a naive `TcpListener` redirect server, the state compared as the docs ask
 //! (the `timing-resistant-secret-traits` `PartialEq`), `exchange_code(..).request(&http_client)`
 //! with a reqwest blocking client that follows no redirects, and
-//! `exchange_refresh_token(..).request(..)` once on a 401 from the API. Nothing else is added:
+//! `exchange_refresh_token(..).request(..)` once on a 401 from the API. The API calls (not the
+//! crate's business) go through a reqwest client with its defaults; both time out after
+//! ONSHAPE_HTTP_TIMEOUT seconds. Nothing else is added:
 //! no PKCE (the docs make it opt-in, for public clients), no Retry-After handling, no second
 //! authorization. Only the glue of the runner's contract is ours.
 
@@ -20,6 +22,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
 use url::Url;
 
 const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
@@ -72,9 +75,21 @@ fn run() -> Result<(), Error> {
         .set_auth_uri(AuthUrl::new(format!("{oauth_url}/oauth/authorize"))?)
         .set_token_uri(TokenUrl::new(format!("{oauth_url}/oauth/token"))?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri.clone())?);
+    // Every request gives up after ONSHAPE_HTTP_TIMEOUT seconds (the runner's contract).
+    let timeout = Duration::from_secs(
+        opt("ONSHAPE_HTTP_TIMEOUT")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(10),
+    );
     let http_client = reqwest::blocking::ClientBuilder::new()
         // Following redirects opens the client up to SSRF vulnerabilities.
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()?;
+    // API calls are the adapter's own, not the crate's: a client with reqwest's defaults,
+    // which follows Onshape's 307s on the same origin with the bearer token.
+    let api_client = reqwest::blocking::ClientBuilder::new()
+        .timeout(timeout)
         .build()?;
 
     let mut request = client.authorize_url(CsrfToken::new_random);
@@ -134,7 +149,7 @@ fn run() -> Result<(), Error> {
         let path = path.trim();
         let mut refreshed = false;
         let status = loop {
-            let mut req = http_client.request(method.clone(), format!("{api_url}{path}"));
+            let mut req = api_client.request(method.clone(), format!("{api_url}{path}"));
             if method == reqwest::Method::POST {
                 req = req
                     .header("content-type", "application/json")

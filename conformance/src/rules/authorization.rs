@@ -54,39 +54,60 @@ pub(super) fn state_sent(run: &RunRecord) -> Verdict {
 }
 
 pub(super) fn state_verified(run: &RunRecord) -> Verdict {
-    let Some(forged) = run.delivered.iter().find(|d| d.forged) else {
-        return Verdict::NotApplicable("no forged callback in this scenario".into());
-    };
-    let Some(code) = &forged.code else {
-        return Verdict::NotApplicable("the forged callback carried no code".into());
-    };
-    let not_received = !forged.received;
-    let redeemed: Vec<String> = run
-        .exchanges
+    // A forged state, or an earlier authorization's callback replayed: either way a state
+    // that is not the one of the authorization under way.
+    let foreign: Vec<&crate::driver::Delivered> = run
+        .delivered
         .iter()
-        .filter(|e| {
-            is_token(e)
-                && (form(e, "code") == Some(code.as_str())
-                    || e.raw_query
-                        .as_deref()
-                        .is_some_and(|q| q.contains(&format!("code={code}"))))
-        })
-        .map(describe)
+        .filter(|d| d.forged || d.odd == Some(crate::scenario::OddCallback::Replay))
         .collect();
-    if redeemed.is_empty() && not_received {
-        Verdict::NotApplicable(
-            "the forged callback did not reach the client (its listener did not answer)".into(),
-        )
-    } else if redeemed.is_empty() {
-        Verdict::Holds("the code of the callback with a forged state was not redeemed".into())
-    } else {
-        Verdict::Broken(
+    let Some(first) = foreign.first() else {
+        return Verdict::NotApplicable("no callback with a foreign state in this scenario".into());
+    };
+    let mut redeemed = Vec::new();
+    let mut reached = false;
+    for d in &foreign {
+        let Some(code) = &d.code else { continue };
+        reached |= d.received;
+        redeemed.extend(
+            run.exchanges
+                .iter()
+                .filter(|e| {
+                    // A replayed code was redeemed once before, legitimately: only what
+                    // follows the replay counts.
+                    is_token(e)
+                        && e.id > d.after_exchange
+                        && (form(e, "code") == Some(code.as_str())
+                            || e.raw_query
+                                .as_deref()
+                                .is_some_and(|q| q.contains(&format!("code={code}"))))
+                })
+                .map(|e| (d, describe(e))),
+        );
+    }
+    if let Some((d, _)) = redeemed.first() {
+        let what = if d.forged {
+            "whose state it never issued"
+        } else {
+            "replayed from an earlier authorization, whose state is not the current one"
+        };
+        return Verdict::Broken(
             format!(
-                "the client redeemed the code of a callback whose state it never issued ({})",
-                forged.to
+                "the client redeemed the code of a callback {what} ({})",
+                d.to
             ),
-            redeemed,
+            redeemed.into_iter().map(|(_, line)| line).collect(),
+        );
+    }
+    if first.code.is_none() {
+        Verdict::NotApplicable("the callback with a foreign state carried no code".into())
+    } else if !reached {
+        Verdict::NotApplicable(
+            "the callback with a foreign state did not reach the client (its listener did not answer)"
+                .into(),
         )
+    } else {
+        Verdict::Holds("the code of a callback with a foreign state was not redeemed".into())
     }
 }
 

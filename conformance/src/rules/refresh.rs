@@ -3,7 +3,7 @@
 
 use mock_server::record::Exchange;
 
-use super::resilience::{held_back, without_refresh_token};
+use super::resilience::{expiry_misstated, held_back, without_refresh_token};
 use super::{describe, form, is_api, is_refresh, is_token, Verdict};
 use crate::driver::RunRecord;
 
@@ -64,7 +64,8 @@ pub(super) fn code_expiry_handled(run: &RunRecord) -> Verdict {
 
 /// The exchanges at which the client's newest access token had expired on the mock's clock
 /// (the scenario moved it past the token's 60 minutes) or the mock said so (a 401): one per
-/// token, the first exchange that met it.
+/// token, the first exchange that met it; not for a token whose response misstated or omitted
+/// its `expires_in`.
 fn expiries(run: &RunRecord) -> Vec<usize> {
     let mut points = Vec::new();
     let mut issued_at: Option<u64> = None;
@@ -76,7 +77,8 @@ fn expiries(run: &RunRecord) -> Vec<usize> {
             issued_at = None;
         }
         if issued_tokens(run, e) {
-            issued_at = Some(e.at_ms);
+            // A token whose response misstated its life is judged by refresh-on-401.
+            issued_at = (!expiry_misstated(run, e)).then_some(e.at_ms);
         }
     }
     points
@@ -93,11 +95,12 @@ pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
     if points.is_empty() {
         return Verdict::NotApplicable("no access token expired in this run".into());
     }
+    let mut stopped = 0;
     for (n, &p) in points.iter().enumerate() {
         let until = points.get(n + 1).copied().unwrap_or(run.exchanges.len());
         let window = &run.exchanges[p..until];
         // Without a refresh token (the last token response had none), authorizing again is
-        // the way to renew.
+        // the way to renew, and stopping with an error is allowed.
         let reauthorize = run.exchanges[..p]
             .iter()
             .rev()
@@ -122,12 +125,22 @@ pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
                 vec![describe(&run.exchanges[p])],
             );
         }
+        if !tried && reauthorize && run.exit_code().is_some_and(|c| c != 0) {
+            stopped += 1;
+            continue;
+        }
         if !tried {
             return Verdict::Broken(
                 "the access token expired and the client did not refresh it".into(),
                 vec![describe(&run.exchanges[p])],
             );
         }
+    }
+    if stopped > 0 {
+        return Verdict::Holds(
+            "the access token expired with no refresh token issued; the client stopped with an error"
+                .into(),
+        );
     }
     let on_401 = points
         .iter()
@@ -138,6 +151,46 @@ pub(super) fn refresh_on_expiry(run: &RunRecord) -> Verdict {
         (n, k) if k == n => format!("{n} expiry(ies): each time the client refreshed after the 401 and went on"),
         (n, k) => format!("{n} expiries, {k} met with a 401: each time the client refreshed and went on"),
     })
+}
+
+/// A 401 from the API that says the token is no good although the client had no way to know
+/// it: an injected 401 (revoked elsewhere), or the expiry of a token whose response misstated
+/// or omitted `expires_in` (those expiries are not [`expiries`]).
+pub(super) fn refresh_on_401(run: &RunRecord) -> Verdict {
+    let ex = &run.exchanges;
+    let mut seen = 0;
+    // Whether the newest token's response misstated or left out its expiry.
+    let mut misstated = false;
+    for (i, e) in ex.iter().enumerate() {
+        if issued_tokens(run, e) {
+            misstated = expiry_misstated(run, e);
+        }
+        let unforeseen = is_api(e)
+            && e.status == 401
+            && (e.fault || (misstated && e.rule == Some("access-token-expired")))
+            && !held_back(run, e);
+        if !unforeseen {
+            continue;
+        }
+        seen += 1;
+        // Answered by a renewal, or by a call that succeeded (the retry with a newer token).
+        let answered = ex[i + 1..]
+            .iter()
+            .any(|n| is_token(n) || (is_api(n) && (200..300).contains(&n.status)));
+        if !answered {
+            return Verdict::Broken(
+                "the API answered 401 before the token's announced expiry and the client stopped: it did not refresh and retry".into(),
+                vec![describe(e)],
+            );
+        }
+    }
+    if seen == 0 {
+        Verdict::NotApplicable("no 401 came before the token's announced expiry".into())
+    } else {
+        Verdict::Holds(format!(
+            "{seen} unforeseen 401(s): each time the client renewed its token or went on"
+        ))
+    }
 }
 
 /// How early a refresh may come before the token's expiry and still count as due (Authlib

@@ -69,7 +69,9 @@ pub(super) fn no_exchange_without_code(run: &RunRecord) -> Verdict {
             run.exchanges
                 .iter()
                 .filter(|e| {
-                    is_code_exchange(e)
+                    // Any grant but a refresh: a client that turns a code-less callback into
+                    // a client_credentials request asks for tokens all the same.
+                    (is_token(e) && !is_refresh(e))
                         && ((e.id > d.after_exchange && e.id <= until)
                             || (d.code.is_some() && form(e, "code") == d.code.as_deref()))
                 })
@@ -165,8 +167,16 @@ pub(super) fn retry_bounded(run: &RunRecord) -> Verdict {
 }
 
 pub(super) fn credentials_kept(run: &RunRecord) -> Verdict {
-    let sent_nothing: Vec<String> = run
+    // Judged from the first unusable or odd token response on: a credential sent empty before
+    // it is another rule's finding (bearer-header), not a response the client trusted.
+    let Some(first) = run
         .exchanges
+        .iter()
+        .position(|e| is_token(e) && e.scripted.is_some() && (e.fault || e.status == 200))
+    else {
+        return Verdict::NotApplicable("no token response was unusable or odd".into());
+    };
+    let sent_nothing: Vec<String> = run.exchanges[first + 1..]
         .iter()
         .filter(|e| {
             (is_api(e) && bearer(e).is_some_and(placeholder))
@@ -176,21 +186,17 @@ pub(super) fn credentials_kept(run: &RunRecord) -> Verdict {
         .collect();
     if !sent_nothing.is_empty() {
         return Verdict::Broken(
-            "the client sent a credential it was never given (an empty or null token, or a refresh without a refresh token)".into(),
+            format!(
+                "after {} the client sent a credential it was never given (an empty or null token, or a refresh without a refresh token)",
+                describe(&run.exchanges[first])
+            ),
             sent_nothing,
         );
     }
-    let bad = run
-        .exchanges
-        .iter()
-        .find(|e| is_token(e) && e.scripted.is_some() && (e.fault || e.status == 200));
-    match bad {
-        Some(e) => Verdict::Holds(format!(
-            "after {} the client sent only credentials it had been given",
-            describe(e)
-        )),
-        None => Verdict::NotApplicable("no token response was unusable or odd".into()),
-    }
+    Verdict::Holds(format!(
+        "after {} the client sent only credentials it had been given",
+        describe(&run.exchanges[first])
+    ))
 }
 
 pub(super) fn single_refresh(run: &RunRecord) -> Verdict {
@@ -241,6 +247,17 @@ pub(super) fn held_back(run: &RunRecord, e: &Exchange) -> bool {
 /// Whether the token response of `e` was sent without its refresh token.
 pub(super) fn without_refresh_token(run: &RunRecord, e: &Exchange) -> bool {
     faults_of(run, e).any(|f| f.token == Some(TokenQuirk::NoRefreshToken))
+}
+
+/// Whether the token response of `e` misstated the token's life (ten years) or left it out:
+/// the client could not foresee the expiry.
+pub(super) fn expiry_misstated(run: &RunRecord, e: &Exchange) -> bool {
+    faults_of(run, e).any(|f| {
+        matches!(
+            f.token,
+            Some(TokenQuirk::ExpiresInLong | TokenQuirk::NoExpiresIn)
+        )
+    })
 }
 
 pub(super) fn timeout_bounded(run: &RunRecord) -> Verdict {

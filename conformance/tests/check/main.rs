@@ -137,42 +137,109 @@ fn reference_passes(auth: Auth) {
     assert!(report.passed());
 }
 
-/// The pitfalls of the reference client; each run's findings are a snapshot.
-const PITFALLS: &[&str] = &[
-    "token-get",
-    "query-params",
-    "json-body",
-    "unencoded-client-id",
-    "no-redirect-uri",
-    "no-state-check",
-    "code-reuse",
-    "no-refresh",
-    "no-rotation",
-    "refresh-loop",
-    "token-in-query",
-    "secret-in-url",
-    "token-at-api-host",
-    "no-state",
-    "ignore-retry-after",
-    "authorize-post",
-    "wrong-redirect-uri",
-    "retry-expired-code",
-    "ignore-denial",
-    "legacy-scopes",
-    "ignore-company",
-    "token-outside-api",
-    "ignore-scope",
-    "wrong-secret",
-    "refresh-on-403",
-    "print-tokens",
-    "log-callback",
-    "retry-forever",
-    "retry-permanent",
-    "no-timeout",
-    "redeem-error-callback",
-    "exchange-without-code",
-    "trust-bad-response",
-    "parallel-refresh",
+/// A pitfall that breaks every authorization: shown on the two ways in.
+const AUTHORIZE: &[&str] = &["happy-localhost", "happy-oob"];
+/// A pitfall that breaks every token request: shown on a code exchange and a refresh.
+const TOKEN: &[&str] = &["happy-localhost", "token-expiry"];
+
+/// The pitfalls of the reference client, each with the scenarios its mistake shows in (all
+/// of them for a targeted mistake, as a full run of the catalog finds them; two for one that
+/// breaks every run). Each run's findings are a snapshot.
+const PITFALLS: &[(&str, &[&str])] = &[
+    ("token-get", TOKEN),
+    ("query-params", TOKEN),
+    ("json-body", TOKEN),
+    ("unencoded-client-id", TOKEN),
+    ("no-redirect-uri", TOKEN),
+    ("no-state-check", &["forged-state", "callback-replayed"]),
+    ("code-reuse", TOKEN),
+    (
+        "no-refresh",
+        &[
+            "token-expiry",
+            "two-expiries",
+            "concurrent-expiry",
+            "api-token-rejected",
+            "expires-in-long",
+            "expires-in-missing",
+            "refresh-flaky",
+            "refresh-html",
+            "refresh-late",
+            "refresh-no-access-token",
+            "refresh-refused",
+        ],
+    ),
+    ("no-rotation", &["two-expiries"]),
+    ("refresh-loop", &["grant-revoked", "refresh-refused"]),
+    ("token-in-query", AUTHORIZE),
+    ("secret-in-url", TOKEN),
+    ("token-at-api-host", TOKEN),
+    ("no-state", &["happy-localhost", "forged-state"]),
+    (
+        "ignore-retry-after",
+        &["rate-limited", "token-unavailable", "api-long-retry-after"],
+    ),
+    ("authorize-post", AUTHORIZE),
+    ("wrong-redirect-uri", AUTHORIZE),
+    (
+        "retry-expired-code",
+        &["code-expired", "callback-replayed", "code-exchange-refused"],
+    ),
+    (
+        "ignore-denial",
+        &[
+            "user-denies",
+            "callback-code-and-error",
+            "callback-error-without-state",
+        ],
+    ),
+    ("legacy-scopes", AUTHORIZE),
+    ("ignore-company", &["company-given"]),
+    ("token-outside-api", AUTHORIZE),
+    ("ignore-scope", &["scope-subset", "two-scopes"]),
+    ("wrong-secret", TOKEN),
+    ("refresh-on-403", &["scope-insufficient", "api-forbidden"]),
+    ("print-tokens", TOKEN),
+    ("log-callback", AUTHORIZE),
+    (
+        "retry-forever",
+        &[
+            "code-exchange-outage",
+            "api-outage",
+            "rate-limited",
+            "token-unavailable",
+            "api-long-retry-after",
+        ],
+    ),
+    (
+        "retry-permanent",
+        &[
+            "code-exchange-refused",
+            "code-exchange-client-refused",
+            "code-exchange-firewall",
+            "code-expired",
+            "callback-replayed",
+            "grant-revoked",
+            "refresh-refused",
+        ],
+    ),
+    (
+        "no-timeout",
+        &["code-exchange-silent", "api-silent", "refresh-late"],
+    ),
+    ("redeem-error-callback", &["callback-code-and-error"]),
+    ("exchange-without-code", &["callback-neither"]),
+    (
+        "trust-bad-response",
+        &[
+            "code-exchange-malformed",
+            "code-exchange-no-access-token",
+            "refresh-html",
+            "refresh-no-access-token",
+            "no-refresh-token",
+        ],
+    ),
+    ("parallel-refresh", &["concurrent-expiry"]),
 ];
 
 /// The pitfalls of the API-key reference client; each run's findings are a snapshot.
@@ -197,7 +264,7 @@ const APIKEY_PITFALLS: &[&str] = &[
 fn every_client_rule_is_broken_by_some_pitfall() {
     let snapshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check/snapshots");
     let mut text = String::new();
-    let names = PITFALLS.iter().map(|p| format!("pitfall_{p}")).chain(
+    let names = PITFALLS.iter().map(|(p, _)| format!("pitfall_{p}")).chain(
         APIKEY_PITFALLS
             .iter()
             .map(|p| format!("apikey_pitfall_{p}")),
@@ -231,21 +298,23 @@ fn each_broken_client_fails_the_rules_of_its_pitfall() {
 
 #[test]
 fn each_broken_api_key_client_fails_the_rules_of_its_pitfall() {
+    // The API-key catalog is short: each pitfall runs through all of it.
+    let whole: Vec<(&str, &[&str])> = APIKEY_PITFALLS.iter().map(|p| (*p, &[][..])).collect();
     assert_pitfalls(
         Auth::ApiKey,
-        APIKEY_PITFALLS,
+        &whole,
         &["ignore-retry-after"],
         "apikey_pitfall",
     );
 }
 
-/// Runs the reference client of `auth` with each pitfall through its catalog: the run fails
-/// unless the pitfall breaks SHOULD rules only (`should_only`: warnings, and the run passes);
-/// the findings are the snapshot `{prefix}_{pitfall}`.
-fn assert_pitfalls(auth: Auth, pitfalls: &[&str], should_only: &[&str], prefix: &str) {
-    for pitfall in pitfalls {
-        let report = check_with(auth, Some(pitfall), &[]);
-        let must_fail = !should_only.contains(pitfall);
+/// Runs the reference client of `auth` with each pitfall through its scenarios (empty: the
+/// whole catalog): the run fails unless the pitfall breaks SHOULD rules only (`should_only`:
+/// warnings, and the run passes); the findings are the snapshot `{prefix}_{pitfall}`.
+fn assert_pitfalls(auth: Auth, pitfalls: &[(&str, &[&str])], should_only: &[&str], prefix: &str) {
+    for &(pitfall, scenarios) in pitfalls {
+        let report = check_with(auth, Some(pitfall), scenarios);
+        let must_fail = !should_only.contains(&pitfall);
         assert_eq!(
             report.passed(),
             !must_fail,
