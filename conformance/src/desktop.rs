@@ -11,7 +11,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin};
 
 use crate::browser::Landing;
-use crate::driver::{forge_state, ClientEnd, Delivered, Opened, Session};
+use crate::callback::forge_state;
+use crate::driver::{ClientEnd, Delivered, Opened, Session};
 use crate::process::kill;
 use crate::scenario::OddCallback;
 

@@ -572,21 +572,6 @@ impl Session<'_> {
     }
 }
 
-pub(crate) fn forge_state(location: &str) -> String {
-    let Ok(mut url) = url::Url::parse(location) else {
-        return location.to_owned();
-    };
-    let forged = format!("forged-{}", mock_server::domain::new_token(12));
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != "state")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .chain(std::iter::once(("state".to_owned(), forged)))
-        .collect();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-    url.to_string()
-}
-
 /// The decoded value of the query parameter `name` of a URL.
 pub fn query_param(location: &str, name: &str) -> Option<String> {
     let url = url::Url::parse(location).ok()?;
@@ -628,19 +613,6 @@ fn free_port() -> Result<u16, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_forged_callback_keeps_the_code_and_replaces_the_state() {
-        let forged = forge_state("http://localhost:9/callback?code=C0DE&state=mine");
-        assert_eq!(query_param(&forged, "code").as_deref(), Some("C0DE"));
-        let state = query_param(&forged, "state").expect("a state");
-        assert!(state.starts_with("forged-") && state != "mine", "{forged}");
-        let added = forge_state("http://localhost:9/callback?code=C0DE");
-        assert!(
-            query_param(&added, "state").is_some(),
-            "a state is added where none was"
-        );
-    }
 
     #[test]
     fn redirect_ports_are_below_the_ephemeral_range_and_not_repeated() {

@@ -8,7 +8,8 @@
 //! - [`driver`]: runs one scenario — mock, app or API key (`credentials`), faults and
 //!   triggers, the client command with the contract's environment, the browser in the
 //!   background — and records the run.
-//! - [`browser`]: plays browser and user on the mock's pages; [`desktop`]: desktop mode
+//! - [`browser`]: plays browser and user on the mock's pages; [`callback`]: the forged and
+//!   odd callbacks it delivers instead of the genuine one; [`desktop`]: desktop mode
 //!   (BROWSER, callback delivery, OOB stdin); [`webapp`]: web-app mode, a browser with a
 //!   cookie jar that starts at the app's URL and ends on its last page; [`process`]: the
 //!   client's process group, output and scratch directory.
@@ -20,6 +21,7 @@
 //! - [`check`]: runs a selection of scenarios in parallel, reporting in a stable order.
 
 pub mod browser;
+pub mod callback;
 mod credentials;
 pub mod desktop;
 pub mod driver;

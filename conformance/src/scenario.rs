@@ -6,6 +6,8 @@ use std::path::Path;
 use mock_server::script::{Action, Event, Fault, Trigger};
 use serde::Deserialize;
 
+pub use crate::callback::OddCallback;
+
 include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
 
 /// Where the authorization response goes.
@@ -94,84 +96,6 @@ pub struct BrowserScript {
     /// The first callback is odd (see [`OddCallback`]).
     #[serde(default)]
     pub callback: Option<OddCallback>,
-}
-
-/// A callback no well-behaved authorization server sends, delivered by the runner's browser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OddCallback {
-    /// The genuine callback with `error=access_denied` added: a code that came with an error.
-    CodeAndError,
-    /// Only the `state`: neither a code nor an error.
-    Neither,
-    /// `error=server_error` and no `state` (nor code).
-    ErrorWithoutState,
-    /// The genuine callback, delivered twice.
-    Twice,
-    /// The second authorization's callback is preceded by the first one's, replayed (its
-    /// state and code are from the earlier authorization).
-    Replay,
-}
-
-impl OddCallback {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OddCallback::CodeAndError => "code-and-error",
-            OddCallback::Neither => "neither",
-            OddCallback::ErrorWithoutState => "error-without-state",
-            OddCallback::Twice => "twice",
-            OddCallback::Replay => "replay",
-        }
-    }
-
-    /// The odd callback made of the genuine `location`; the genuine one itself for `twice`
-    /// and `replay`, which deliver genuine callbacks at odd moments.
-    pub fn apply(self, location: &str) -> String {
-        let Ok(mut url) = url::Url::parse(location) else {
-            return location.to_owned();
-        };
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let keep = |names: &[&str]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .filter(|(k, _)| names.contains(&k.as_str()))
-                .cloned()
-                .collect()
-        };
-        let odd = match self {
-            OddCallback::CodeAndError => {
-                let mut p = keep(&["code", "state"]);
-                p.push(("error".into(), "access_denied".into()));
-                p.push((
-                    "error_description".into(),
-                    "The user denied the request".into(),
-                ));
-                p
-            }
-            OddCallback::Neither => keep(&["state"]),
-            OddCallback::ErrorWithoutState => vec![
-                ("error".into(), "server_error".into()),
-                (
-                    "error_description".into(),
-                    "The authorization server failed".into(),
-                ),
-            ],
-            OddCallback::Twice | OddCallback::Replay => return location.to_owned(),
-        };
-        url.query_pairs_mut().clear().extend_pairs(odd);
-        url.to_string()
-    }
-
-    /// Whether the odd callback carries no code the client may redeem.
-    pub fn nothing_to_redeem(self) -> bool {
-        matches!(
-            self,
-            OddCallback::CodeAndError | OddCallback::Neither | OddCallback::ErrorWithoutState
-        )
-    }
 }
 
 /// A mock trigger: after the `count`th `after` event, one action.

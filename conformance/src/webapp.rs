@@ -12,7 +12,8 @@ use mock_server::mask::mask_query_in_url;
 use tokio::process::Child;
 
 use crate::browser::{location, strip_tags, Landing};
-use crate::driver::{forge_state, ClientEnd, Session};
+use crate::callback::forge_state;
+use crate::driver::{ClientEnd, Session};
 use crate::process::kill;
 
 /// How long the app has to start listening.
