@@ -32,15 +32,17 @@ fn register_app(
 ) -> Result<mock_server::model::App, RunError> {
     state
         .store()
-        .register_app(AppRegistration {
-            name: format!("Conformance client ({})", scenario.id),
-            summary: scenario.title.clone(),
-            primary_format: "com.example.onshape-mock.conformance".to_owned(),
-            redirect_urls: vec![redirect_uri.to_owned()],
-            scopes: scenario.registered_scopes.clone(),
-            client_id: None,
-            client_secret: None,
-        })
+        .register_app(
+            AppRegistration {
+                name: format!("Conformance client ({})", scenario.id),
+                summary: scenario.title.clone(),
+                primary_format: "com.example.onshape-mock.conformance".to_owned(),
+                redirect_urls: vec![redirect_uri.to_owned()],
+                scopes: scenario.registered_scopes.clone(),
+                ..AppRegistration::default()
+            },
+            state.clock().now(),
+        )
         .map_err(|e| {
             RunError::Setup(format!(
                 "scenario {}: {} ({})",

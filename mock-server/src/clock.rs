@@ -62,6 +62,17 @@ impl Instant {
         let t = UNIX_EPOCH + Duration::from_millis(self.0);
         humantime::format_rfc3339_seconds(t).to_string()
     }
+    /// The calendar year (UTC) this instant falls in (H. Hinnant's civil-from-days).
+    pub fn year(self) -> i64 {
+        let z = (self.0 / 86_400_000) as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        yoe + era * 400 + i64::from(month <= 2)
+    }
     /// RFC 1123 in GMT, as HTTP's `Date` (none past year 9999).
     pub fn http_date(self) -> Option<String> {
         (self.0 <= LAST_RFC3339_MS)
@@ -208,6 +219,24 @@ mod tests {
     fn far_future_instants_still_print() {
         assert_eq!(Instant(0).rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(Instant(u64::MAX).rfc3339(), format!("{}s", u64::MAX / 1000));
+    }
+
+    #[test]
+    fn years_follow_the_calendar() {
+        for (iso_ms, year) in [
+            (0, 1970),
+            (1_735_689_599_000, 2024), // 2024-12-31T23:59:59Z
+            (1_735_689_600_000, 2025), // 2025-01-01T00:00:00Z
+            (951_782_400_000, 2000),   // 2000-02-29
+            (253_402_300_799_000, 9999),
+        ] {
+            assert_eq!(
+                Instant(iso_ms).year(),
+                year,
+                "{}",
+                Instant(iso_ms).rfc3339()
+            );
+        }
     }
 
     #[test]

@@ -206,6 +206,9 @@ impl ScopeSet {
     pub fn minus(self, other: ScopeSet) -> ScopeSet {
         ScopeSet(self.0 & !other.0)
     }
+    pub fn intersection(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & other.0)
+    }
     pub fn iter(self) -> impl Iterator<Item = Scope> {
         Scope::ALL.into_iter().filter(move |s| self.contains(*s))
     }
@@ -282,6 +285,11 @@ impl RedirectUri {
 
     pub fn is_oob(&self) -> bool {
         &*self.0 == OOB
+    }
+
+    /// `http://localhost:<port>…`: a desktop app's loopback listener.
+    pub fn is_loopback(&self) -> bool {
+        self.0.starts_with("http://localhost:")
     }
 
     /// This URI with `params` appended to its query.

@@ -231,6 +231,28 @@ impl ControlError {
             message: message.into(),
         }
     }
+    /// 403: the acting user may not do this (who may do what), or the state forbids it.
+    pub fn forbidden(rule: &'static Rule, field: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            field: field.map(str::to_owned),
+            rule: rule.id,
+            message: message.into(),
+        }
+    }
+
+    /// 409: refused because of what exists (an app with a store entry, an entry already made).
+    pub fn conflict(rule: &'static Rule, field: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            error: "conflict",
+            field: field.map(str::to_owned),
+            rule: rule.id,
+            message: message.into(),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,

@@ -9,7 +9,10 @@ use serde::Deserialize;
 
 use crate::clock::Instant;
 use crate::domain::ScopeSet;
-use crate::model::{ApiKey, App, AppRegistration, Company, Document, Plan, User};
+use crate::model::{
+    ApiKey, App, AppRegistration, Company, Document, Group, GroupKind, Member, Plan, RateLimit,
+    User,
+};
 
 /// The built-in default fixtures.
 pub const DEFAULT_TOML: &str = include_str!("../../fixtures/default.toml");
@@ -22,6 +25,8 @@ pub struct Fixtures {
     pub apps: Vec<App>,
     pub documents: Vec<Document>,
     pub api_keys: Vec<ApiKey>,
+    /// Teams and aliases.
+    pub groups: Vec<Group>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,21 @@ struct File {
     documents: Vec<DocumentEntry>,
     #[serde(default)]
     api_keys: Vec<ApiKeyEntry>,
+    #[serde(default)]
+    teams: Vec<GroupEntry>,
+    #[serde(default)]
+    aliases: Vec<GroupEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupEntry {
+    id: String,
+    name: String,
+    company: String,
+    /// Emails.
+    #[serde(default)]
+    members: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +89,17 @@ struct CompanyEntry {
     name: String,
     #[serde(default)]
     plan: Plan,
+    /// Emails of the company's admins (members of the company).
+    #[serde(default)]
+    admins: Vec<String>,
+    /// Full-user seats; default: the company's full (not light) fixture users.
+    #[serde(default)]
+    seats: Option<u64>,
+    /// API calls made this year before the mock started.
+    #[serde(default)]
+    api_calls: u64,
+    #[serde(default)]
+    rate_limit: Option<RateLimit>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +112,15 @@ struct UserEntry {
     companies: Vec<String>,
     #[serde(default)]
     light: bool,
+    /// The plan of the user's own account (default free).
+    #[serde(default = "free")]
+    plan: Plan,
+    #[serde(default)]
+    api_calls: u64,
+}
+
+fn free() -> Plan {
+    Plan::Free
 }
 
 #[derive(Deserialize)]
@@ -120,13 +160,30 @@ impl Fixtures {
             Ok(())
         };
         let mut companies = Vec::new();
+        let mut admins = Vec::new();
         for c in file.companies {
             check_id("company", &c.id)?;
+            if c.rate_limit
+                .is_some_and(|r| r.calls == 0 || r.per_seconds == 0)
+            {
+                return Err(invalid(format!(
+                    "company `{}`: rate_limit needs calls and per_seconds above 0",
+                    c.id
+                )));
+            }
+            admins.push((c.id.clone(), c.admins));
             companies.push(Company {
                 id: c.id,
                 name: c.name,
                 plan: c.plan,
+                admins: Vec::new(),
+                seats: c.seats.unwrap_or(0),
+                api_calls: c.api_calls,
+                rate_limit: c.rate_limit,
             });
+            if c.seats == Some(0) {
+                return Err(invalid("a company's seats must be at least 1".to_owned()));
+            }
         }
         let mut users: Vec<User> = Vec::new();
         for u in file.users {
@@ -154,15 +211,91 @@ impl Fixtures {
                 name: u.name,
                 companies: u.companies,
                 light: u.light,
+                plan: u.plan,
+                api_calls: u.api_calls,
+            });
+        }
+        for (company, emails) in admins {
+            let mut ids = Vec::new();
+            for email in emails {
+                let Some(user) = users.iter().find(|u| u.email.eq_ignore_ascii_case(&email)) else {
+                    return Err(invalid(format!(
+                        "company `{company}` names unknown admin `{email}`"
+                    )));
+                };
+                if !user.companies.contains(&company) || user.light {
+                    return Err(invalid(format!(
+                        "company `{company}`: admin `{email}` must be a full user of the company"
+                    )));
+                }
+                ids.push(user.id.clone());
+            }
+            let full = users
+                .iter()
+                .filter(|u| !u.light && u.companies.contains(&company))
+                .count() as u64;
+            if let Some(c) = companies.iter_mut().find(|c| c.id == company) {
+                c.admins = ids;
+                if c.seats == 0 {
+                    c.seats = full.max(1);
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        let group_entries = file
+            .teams
+            .into_iter()
+            .map(|g| (GroupKind::Team, g))
+            .chain(file.aliases.into_iter().map(|g| (GroupKind::Alias, g)));
+        for (kind, g) in group_entries {
+            check_id(kind.as_str(), &g.id)?;
+            if !companies.iter().any(|c| c.id == g.company) {
+                return Err(invalid(format!(
+                    "{} `{}` names unknown company `{}`",
+                    kind.as_str(),
+                    g.name,
+                    g.company
+                )));
+            }
+            let mut members = Vec::new();
+            for email in &g.members {
+                match users.iter().find(|u| u.email.eq_ignore_ascii_case(email)) {
+                    Some(u) if u.companies.contains(&g.company) => members.push(u.id.clone()),
+                    _ => {
+                        return Err(invalid(format!(
+                            "{} `{}`: `{email}` is not a user of its company",
+                            kind.as_str(),
+                            g.name
+                        )))
+                    }
+                }
+            }
+            groups.push(Group {
+                id: g.id,
+                kind,
+                name: g.name,
+                company_id: g.company,
+                members,
             });
         }
         let mut apps: Vec<App> = Vec::new();
         let mut formats = HashSet::new();
         for reg in file.apps {
             let name = reg.name.clone();
-            let app = reg
-                .validate(&formats)
+            let (owner, created_by) = (reg.owner.clone(), reg.created_by.clone());
+            let mut app = reg
+                .validate(&formats, Instant(0))
                 .map_err(|e| invalid(format!("app `{name}`: {} ({})", e.message, e.rule)))?;
+            let (owner, creator) = crate::store::resolve_owner(
+                &companies,
+                &users,
+                owner.as_deref(),
+                created_by.as_deref(),
+            )
+            .map_err(|e| invalid(format!("app `{name}`: {} ({})", e.message, e.rule)))?;
+            app.owner = owner;
+            app.members = creator.iter().cloned().map(Member::User).collect();
+            app.created_by = creator;
             if apps.iter().any(|a| a.client_id == app.client_id) {
                 return Err(invalid(format!("app `{name}`: client_id is used twice")));
             }
@@ -243,6 +376,7 @@ impl Fixtures {
             apps,
             documents,
             api_keys,
+            groups,
         })
     }
 }

@@ -210,14 +210,41 @@ rules! {
         "An application has a name, displayed to users.",
         "Give the application a non-empty name.";
     REGISTRATION_PRIMARY_FORMAT = "registration-primary-format", Must, DeveloperSettings,
-        "The primary format uniquely identifies the application and takes the form of a Java-style reverse domain name, e.g. com.example.example.",
-        "Use a unique reverse-domain string such as com.megacorp.stl-preview.";
+        "The primary format uniquely identifies the application and takes the form of a Java-style reverse domain name, e.g. com.example.example; it cannot be changed after the application is registered.",
+        "Use a unique reverse-domain string such as com.megacorp.stl-preview, and keep it once registered.";
     REGISTRATION_REDIRECT_URL = "registration-redirect-url", Must, DeveloperSettings,
         "At least one redirect URL; it must use https, except http://localhost:<port> and urn:ietf:wg:oauth:2.0:oob for installed desktop applications.",
         "Register https URLs, http://localhost:<port>[/path], or urn:ietf:wg:oauth:2.0:oob.";
     REGISTRATION_SCOPES = "registration-scopes", Must, DeveloperSettings,
         "The permission scopes are OAuth2ReadPII, OAuth2Read, OAuth2Write, OAuth2Delete, OAuth2Purchase and OAuth2Share.",
         "Register known scopes only.";
+    REGISTRATION_OAUTH_URL = "registration-oauth-url", Must, DeveloperSettings,
+        "The OAuth URL is the first URL the Applications page calls, the page that starts the app's OAuth flow; it may be left blank for local work.",
+        "Give the https URL of the page that starts your app's OAuth flow (http://localhost:<port> for local work), or leave it blank.";
+    DEVELOPER_ADMIN = "developer-admin", Must, DeveloperSettings,
+        "Company, classroom and enterprise admins register the company's applications, manage them and its API keys; individual users manage their own in the Developer Portal.",
+        "Act as an admin of the company that owns the application or key (`as` in the control API), or as the user who owns it.";
+    DEVELOPER_PLAN = "developer-plan", Must, DeveloperSettings,
+        "Registering applications in the company's developer settings is only available to Enterprise and Professional admins.",
+        "Register the application in the Developer Portal as an individual, or in a company on the Enterprise or Professional plan.";
+    APP_DELETE_ORDER = "app-delete-order", Must, DeveloperSettings,
+        "If your app has an Onshape App Store entry, delete that first; then delete the application.",
+        "Delete the application's store entry, then the application.";
+    APP_TRANSFER = "app-transfer", Must, DeveloperSettings,
+        "An application is transferred to an individual (a full user, by name or email) or to a company or enterprise; it then leaves its old owner's list, and future API usage is attributed to the new owner.",
+        "Transfer to a full user's email or to a company id, other than the current owner.";
+    APP_USERS = "app-users", Must, DeveloperSettings,
+        "Admins add users, teams and aliases of the company to an application; the admin who created it is in the list at once; light users cannot be added.",
+        "Add full users, teams or aliases of the application's company; not light users, and each once.";
+    STORE_ENTRY = "store-entry", Must, DeveloperSettings,
+        "A store entry takes its name and summary from the application, a type that matches the application's, a category, a team visibility, a support URL or email and a support email (both monitored), a vendor and a version; an application has one entry.",
+        "Fill in the entry's fields: the app's type, a category, support URL and email, vendor and version.";
+    API_ANNUAL_LIMIT = "api-annual-limit", Must, ApiDocs,
+        "API calls are limited per year by plan (Enterprise 10,000 per full user, Professional 5,000, Free, Standard and EDU Student 2,500), counted for the app's owner; only 2xx and 3xx responses count; over the limit the API answers 402.",
+        "Make fewer calls (cache, batch), or raise the plan; company apps count toward the company, Developer Portal apps toward their user.";
+    API_RATE_LIMIT = "api-rate-limit", Must, ApiDocs,
+        "The API rate-limits bursts: a 429 carries Retry-After in seconds (real values run to hours) and X-Rate-Limit-Remaining: 0.",
+        "On a 429, wait the Retry-After seconds before calling again; spread calls out.";
     CONTROL_REQUEST = "control-request", Must, ApiDocs,
         "The control API under /__mock takes JSON bodies with the documented fields.",
         "Check the body against the control API in README.md.";

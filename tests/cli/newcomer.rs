@@ -445,6 +445,21 @@ fn fixtures_prints_a_file_serve_accepts() {
 }
 
 #[test]
+fn readmes_api_limits_example_runs_as_written() {
+    let stdout = run_readme_block("### API limits");
+    assert!(
+        stdout
+            .to_ascii_lowercase()
+            .contains("x-rate-limit-remaining: 15000"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"kind\":\"usage-25\"") && stdout.contains("alice@example.com"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn readmes_api_key_examples_run_as_written() {
     let stdout = run_readme_block("## API keys");
     let answers: Vec<&str> = stdout.lines().collect();

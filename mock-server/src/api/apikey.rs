@@ -32,6 +32,7 @@ fn acting_as(key: &ApiKey) -> TokenInfo {
         company_id: key.company_id.clone(),
         scopes: key.scopes,
         expires_at: Instant(u64::MAX),
+        api_key: true,
     }
 }
 

@@ -1,10 +1,12 @@
 //! The resource server: `/api/…` and `/api/vN/…` (no version means v0; an unknown newer
-//! version means the newest, v16).
+//! version means the newest, v17 — what the newest published clients call).
 //!
 //! [`authenticate`] turns the `Authorization: Bearer` header into a
-//! [`TokenInfo`](crate::store::TokenInfo) or a 401; each route then checks its scope (403).
-//! Routes: `GET users/sessioninfo`; documents list, create, get, delete — in memory and per
-//! company. Every response carries `X-Api-Version`.
+//! [`TokenInfo`](crate::store::TokenInfo) or a 401; [`metered`] admits the call under the
+//! owner's short-term and annual limits (429, 402) and counts it when it answers 2xx or 3xx;
+//! each route then checks its scope (403). Routes: `GET users/sessioninfo`; documents list,
+//! create, get, delete — in memory and per company. Every response carries `X-Api-Version`,
+//! and every authenticated one `X-Rate-Limit-Remaining`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,8 +27,8 @@ use crate::store::TokenInfo;
 pub mod apikey;
 pub mod signing;
 
-/// The newest API version the mock knows.
-pub const NEWEST_VERSION: u32 = 16;
+/// The newest API version the mock knows (the newest published clients call v17).
+pub const NEWEST_VERSION: u32 = 17;
 /// Documents per page, as Onshape's default and maximum.
 pub const PAGE_SIZE: usize = 20;
 
@@ -51,11 +53,91 @@ async fn dispatch(
     let here = stack.as_ref().map_or(crate::DEFAULT_STACK, |s| &*s.0 .0);
     let mut resp = match authenticate(&state, here, &method, &uri, &headers, &body) {
         Err(e) => e.into_response(),
-        Ok(token) => handle(&state, &method, &uri, &headers, &route, &token, &body)
-            .unwrap_or_else(IntoResponse::into_response),
+        Ok(token) => metered(&state, &token, || {
+            handle(&state, &method, &uri, &headers, &route, &token, &body)
+                .unwrap_or_else(IntoResponse::into_response)
+        }),
     };
     if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
         resp.headers_mut().insert("x-api-version", v);
+    }
+    resp
+}
+
+/// Runs an authenticated call under the limits of whoever it counts toward
+/// ([`Store::party_of`](crate::store::Store::party_of)): a short-term window over → 429 with
+/// `Retry-After`; the year's calls spent → 402; else the call, counted if it answered 2xx or
+/// 3xx. `X-Rate-Limit-Remaining` says the smallest of the year's and the window's remaining.
+fn metered(state: &AppState, token: &TokenInfo, call: impl FnOnce() -> Response) -> Response {
+    use crate::store::usage::{Limited, Refusal};
+    let now = state.clock().now();
+    let admitted = state.store().admit_call(token, now);
+    let (mut resp, remaining) = match admitted {
+        Ok(m) => {
+            let resp = call();
+            let counts = resp.status().is_success() || resp.status().is_redirection();
+            let mut store = state.store();
+            let remaining = if counts {
+                store.count_call(&m, now)
+            } else {
+                store.remaining(&m, now)
+            };
+            (resp, remaining)
+        }
+        Err((
+            Refusal::RateLimited {
+                on,
+                limit,
+                retry_after,
+            },
+            _,
+        )) => {
+            let what = match &on {
+                Limited::Company(c) => {
+                    let name = state.store().company(c).map(|c| c.name.clone());
+                    format!("the company {}", name.as_deref().unwrap_or(c))
+                }
+                Limited::App(a) => {
+                    let name = state.store().app(a).map(|a| a.name.clone());
+                    format!("the application {}", name.as_deref().unwrap_or(a))
+                }
+            };
+            let mut resp = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                rules::API_RATE_LIMIT,
+                format!("rate limited: {what} may make {} calls per {} s", limit.calls, limit.per_seconds),
+            )
+            .hint(format!("Wait {retry_after} s (Retry-After) before calling again; retrying sooner is refused the same way."))
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            (resp, 0)
+        }
+        Err((Refusal::Annual(s), _)) => {
+            let party = state.store().party_of(token);
+            let whose = match &party {
+                crate::store::usage::Party::Company(c) => state
+                    .store()
+                    .company(c)
+                    .map_or_else(|| c.clone(), |c| format!("the company {}", c.name)),
+                crate::store::usage::Party::User(u) => state
+                    .store()
+                    .user(u)
+                    .map_or_else(|| u.clone(), |u| format!("{}'s own account", u.email)),
+            };
+            let resp = ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                rules::API_ANNUAL_LIMIT,
+                format!("the annual API call limit is reached: {whose} has made {} of {} calls this year", s.calls, s.limit),
+            )
+            .hint("Only 2xx and 3xx calls count, per company for company apps and keys and per user for Developer Portal apps: make fewer calls (cache, batch) or raise the plan. The mock's usage resets on 1 January, or set it with POST /__mock/usage.")
+            .into_response();
+            (resp, 0)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
+        resp.headers_mut().insert("x-rate-limit-remaining", v);
     }
     resp
 }
@@ -160,20 +242,49 @@ fn query_names_any(uri: &Uri, names: &[&str]) -> bool {
     })
 }
 
-fn require(token: &TokenInfo, scope: Scope, what: &str) -> Result<(), ApiError> {
+fn require(state: &AppState, token: &TokenInfo, scope: Scope, what: &str) -> Result<(), ApiError> {
     if token.scopes.contains(scope) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            rules::SCOPE_SUFFICIENT,
-            format!("{what} needs the {} scope; the token has `{}`", scope.name(), token.scopes),
-        )
-        .hint(format!(
-            "Register {} for the application and request it (or omit scope to get every registered scope), then authorize again.",
-            scope.name()
-        )))
+        return Ok(());
     }
+    let name = scope.name();
+    let app = if token.api_key {
+        None
+    } else {
+        state
+            .store()
+            .app(&token.client_id)
+            .map(|a| (a.scopes, a.scopes_changed_at))
+    };
+    let hint = match app {
+        Some((registered, Some(at))) if !registered.contains(scope) => format!(
+            "The application's permissions were changed {} ({}) and no longer include {name}: existing grants lost it at once. An admin must add {name} back (Permissions tab), then the user authorizes again.",
+            ago(state, at),
+            at.human()
+        ),
+        Some((registered, Some(at))) if registered.contains(scope) => format!(
+            "{name} was added to the application's permissions {} ({}), after this grant: existing grants keep what the user granted. Send the user through /oauth/authorize again to grant {name}.",
+            ago(state, at),
+            at.human()
+        ),
+        _ if token.api_key => format!("The API key was created without {name}: create a key with the scopes the calls need."),
+        _ => format!(
+            "Register {name} for the application and request it (or omit scope to get every registered scope), then authorize again."
+        ),
+    };
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        rules::SCOPE_SUFFICIENT,
+        format!(
+            "{what} needs the {name} scope; the token has `{}`",
+            token.scopes
+        ),
+    )
+    .hint(hint))
+}
+
+/// `N s ago` on the mock clock.
+fn ago(state: &AppState, at: crate::clock::Instant) -> String {
+    format!("{} s ago", state.clock().now().secs_since(at))
 }
 
 fn handle(
@@ -192,20 +303,20 @@ fn handle(
             Ok(Json(sessioninfo(state, token, &base)).into_response())
         }
         ("GET", ["documents"]) => {
-            require(token, Scope::Read, "listing documents")?;
+            require(state, token, Scope::Read, "listing documents")?;
             list_documents(state, token, uri, &base)
         }
         ("POST", ["documents"]) => {
-            require(token, Scope::Write, "creating a document")?;
+            require(state, token, Scope::Write, "creating a document")?;
             create_document(state, token, headers, body, &base)
         }
         ("GET", ["documents", did]) => {
-            require(token, Scope::Read, "reading a document")?;
+            require(state, token, Scope::Read, "reading a document")?;
             let doc = visible_document(state, token, did)?;
             Ok(Json(document_json(state, &doc, &base)).into_response())
         }
         ("DELETE", ["documents", did]) => {
-            require(token, Scope::Delete, "deleting a document")?;
+            require(state, token, Scope::Delete, "deleting a document")?;
             light_user_check(state, token)?;
             visible_document(state, token, did)?;
             state.store().delete_document(did);
@@ -257,16 +368,46 @@ fn sessioninfo(state: &AppState, token: &TokenInfo, base: &str) -> Value {
     info
 }
 
+/// The document, when the token's user and company may see it. Like the real service, a
+/// document that exists elsewhere and one that does not exist answer the same 403, so ids
+/// cannot be probed; the hint (the mock's own) says which it was.
 fn visible_document(state: &AppState, token: &TokenInfo, did: &str) -> Result<Document, ApiError> {
-    let found = state
-        .store()
-        .documents(token.company_id.as_deref(), &token.user_id)
-        .find(|d| d.id == did)
-        .cloned();
-    found.ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, rules::API_ROUTE, format!("document {did} not found"))
-                .hint("The document does not exist or belongs to another company than the token's: tokens are per user and company.")
-        })
+    let store = state.store();
+    let Some(doc) = store.document(did) else {
+        return Err(no_access(rules::API_ROUTE)
+            .hint("No document has this id (ids are 24 hex characters: check the one you send)."));
+    };
+    if crate::store::document_visible_to(doc, token.company_id.as_deref(), &token.user_id) {
+        return Ok(doc.clone());
+    }
+    let whose = match &doc.company {
+        Some(c) => format!(
+            "the company {}",
+            store.company(c).map_or(c.as_str(), |c| c.name.as_str())
+        ),
+        None => "another user's own account".to_owned(),
+    };
+    let token_company = token.company_id.as_deref().map_or_else(
+        || "the user's own account".to_owned(),
+        |c| {
+            format!(
+                "the company {}",
+                store.company(c).map_or(c, |c| c.name.as_str())
+            )
+        },
+    );
+    Err(no_access(rules::COMPANY_MEMBER).hint(format!(
+        "The document belongs to {whose}, and this token is for {token_company}: tokens are per user and company. Authorize with company_id of the document's company."
+    )))
+}
+
+/// Onshape's answer for a resource the caller may not see, whether or not it exists.
+fn no_access(rule: &'static rules::Rule) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        rule,
+        "Resource does not exist, or you do not have permission to access it.",
+    )
 }
 
 fn light_user_check(state: &AppState, token: &TokenInfo) -> Result<(), ApiError> {

@@ -2,7 +2,7 @@
 //! (the secret key is shown only in this answer), delete (at once; cannot be undone).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -60,6 +60,10 @@ struct CreateKey {
     /// The stack (default `cad.onshape.com`; another must be served: `serve --stack`).
     #[serde(default)]
     stack: Option<String>,
+    /// The acting user: an admin of the key's company, or the key's user for an individual
+    /// key (the My Account - Developer page).
+    #[serde(default, rename = "as")]
+    as_user: Option<String>,
 }
 
 async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
@@ -122,6 +126,7 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             }
             None => user.companies.first().cloned(),
         };
+        store.check_key_manager(req.as_user.as_deref(), &user.id, company.as_deref())?;
         let new = NewKey {
             name: req.name,
             user_id: user.id,
@@ -139,11 +144,20 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, 
 async fn remove(
     State(state): State<AppState>,
     Path(access_key): Path<String>,
+    Query(q): Query<super::apps::AsQuery>,
 ) -> Result<StatusCode, ControlError> {
     let now = state.clock().now();
-    if state.store().delete_api_key(&access_key, now) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ControlError::not_found("no API key has this access key"))
-    }
+    let mut store = state.store();
+    let key = store
+        .api_keys()
+        .list()
+        .into_iter()
+        .find(|k| k.access_key == access_key)
+        .map(|k| (k.user_id.clone(), k.company_id.clone()));
+    let Some((user_id, company_id)) = key else {
+        return Err(ControlError::not_found("no API key has this access key"));
+    };
+    store.check_key_manager(q.as_user.as_deref(), &user_id, company_id.as_deref())?;
+    store.delete_api_key(&access_key, now);
+    Ok(StatusCode::NO_CONTENT)
 }

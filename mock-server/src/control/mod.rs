@@ -17,9 +17,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 mod apikeys;
+mod apps;
+mod usage;
 
 use crate::error::ControlError;
-use crate::model::AppRegistration;
 use crate::rules;
 use crate::script::{Action, Fault, Trigger};
 use crate::state::AppState;
@@ -30,7 +31,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/__mock/health", get(health))
         .route("/__mock/clock", get(clock))
         .route("/__mock/clock/advance", post(advance))
-        .route("/__mock/apps", get(list_apps).post(create_app))
         .route("/__mock/consent", get(get_consent).post(set_consent))
         .route("/__mock/grants/revoke", post(revoke))
         .route("/__mock/requests", get(requests).delete(clear_requests))
@@ -40,6 +40,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/__mock/triggers", post(add_trigger))
         .route("/__mock/script", get(get_script))
         .merge(apikeys::routes())
+        .merge(apps::routes())
+        .merge(usage::routes())
         .merge(crate::inspector::routes())
         .layer(axum::middleware::from_fn_with_state(state, loopback_only))
 }
@@ -154,43 +156,6 @@ async fn advance(State(state): State<AppState>, body: Bytes) -> Result<Json<Valu
             )
         })?;
     Ok(Json(clock_json(&state)))
-}
-
-fn app_json(app: &crate::model::App) -> Value {
-    json!({
-        "name": app.name,
-        "summary": app.summary,
-        "primary_format": app.primary_format,
-        "client_id": app.client_id,
-        "redirect_urls": app.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "scopes": app.scopes.names(),
-    })
-}
-
-async fn list_apps(State(state): State<AppState>) -> Json<Value> {
-    let store = state.store();
-    let mut apps: Vec<Value> = store.apps().map(app_json).collect();
-    apps.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    Json(json!({ "apps": apps }))
-}
-
-async fn create_app(State(state): State<AppState>, body: Bytes) -> Result<Response, ControlError> {
-    let reg: AppRegistration = json_body(&body)?;
-    if reg.client_id.is_some() || reg.client_secret.is_some() {
-        return Err(ControlError::bad_request(
-            rules::CONTROL_REQUEST,
-            Some(if reg.client_id.is_some() {
-                "client_id"
-            } else {
-                "client_secret"
-            }),
-            "credentials are issued by the mock; fixed ones belong in a fixtures file",
-        ));
-    }
-    let app = state.store().register_app(reg)?;
-    let mut body = app_json(&app);
-    body["client_secret"] = json!(app.client_secret);
-    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]

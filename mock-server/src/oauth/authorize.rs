@@ -123,7 +123,7 @@ fn validate(state: &AppState, raw_query: &str) -> Result<AuthRequest, Failure> {
         match store.app(&client_id) {
             Some(app) => (app.redirect_uris.clone(), app.scopes),
             None => {
-                let hint = store.unknown_client_hint(&client_id);
+                let hint = store.unknown_client_hint(&client_id, state.clock().now());
                 return Err(page(
                     rules::CLIENT_KNOWN,
                     format!("unknown client_id `{client_id}`"),
@@ -313,6 +313,16 @@ pub(super) fn finish(
     let code = state
         .store()
         .grant_and_issue_code(req, user_id, company, now);
+    let Some(code) = code else {
+        // The application was deleted while the user was on the pages.
+        return send_back(
+            state,
+            &req.redirect,
+            req.state.as_deref(),
+            ErrorCode::UnauthorizedClient,
+            "the application was deleted",
+        );
+    };
     state.issued(crate::state::Issued::Code, &code);
     if req.redirect.is_oob() {
         return pages::oob_page(state, Some(&code), None);

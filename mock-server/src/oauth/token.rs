@@ -241,7 +241,7 @@ fn authenticate_client(
     };
     let store = state.store();
     let Some(app) = store.app(&id) else {
-        let hint = store.unknown_client_hint(&id);
+        let hint = store.unknown_client_hint(&id, state.clock().now());
         return Err(
             invalid_client(rules::CLIENT_KNOWN, format!("unknown client_id `{id}`")).hint(hint),
         );
@@ -252,6 +252,18 @@ fn authenticate_client(
             "client_secret is missing".into(),
         )),
         Some(s) if s != app.client_secret => {
+            if let Some(at) = store.secret_regenerated_at(&id, &s) {
+                let now = state.clock().now();
+                return Err(invalid_client(
+                    rules::CLIENT_AUTH,
+                    "the client secret was regenerated: this is the old one".into(),
+                )
+                .hint(format!(
+                    "The application's secret was regenerated {} s ago ({}); the old secret stopped working at once. Use the new secret, shown once when it was regenerated.",
+                    now.secs_since(at),
+                    at.human()
+                )));
+            }
             let hint = if s.trim_end_matches('=') == app.client_secret.trim_end_matches('=') {
                 "The secret is right but for its trailing `=`: send it whole, each `=` as %3D."
             } else {

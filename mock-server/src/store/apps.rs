@@ -1,14 +1,38 @@
-//! Registered OAuth applications and the developer settings page's rules for them.
+//! Registered OAuth applications and the developer settings page's rules for them: the
+//! registration form, settings edits (the primary format never changes), the secret shown
+//! once and regenerated (the old one stops at once, and is remembered to say so), the
+//! permission scopes, users, teams and aliases on the app (never light users), transfer of
+//! ownership, the App Store entry (one per app, deleted before the app), and deletion
+//! (remembered, to explain a deleted app's client id).
+//!
+//! Who may do what ([`Apps::check_manager`]): a company's apps by its admins, an
+//! individual's by that user. What an edit does to grants is the store's business
+//! (`grants/`): this room only says what changed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::directory::{not_admin, Directory};
+use crate::clock::Instant;
+use crate::domain::{new_client_credential, new_id, ScopeSet};
 use crate::error::ControlError;
-use crate::model::{App, AppRegistration};
+use crate::model::{
+    check_oauth_url, is_email, redirect_urls, App, AppRegistration, AppSettings, GroupKind, Member,
+    Owner, StoreEntry, StoreEntryForm, User, Visibility,
+};
 use crate::rules;
+
+/// Regenerated-away secrets remembered per app, to explain their use.
+const PREVIOUS_SECRETS: usize = 3;
+/// Deleted apps remembered, to explain their client id.
+const DELETED_MEMORY: usize = 1_000;
 
 #[derive(Debug)]
 pub(super) struct Apps {
     by_id: HashMap<String, App>,
+    /// Store entries, at most one per app.
+    entries: Vec<StoreEntry>,
+    /// (client id, name, deleted at), oldest first.
+    deleted: VecDeque<(String, String, Instant)>,
 }
 
 impl Apps {
@@ -18,6 +42,8 @@ impl Apps {
                 .iter()
                 .map(|a| (a.client_id.clone(), a.clone()))
                 .collect(),
+            entries: Vec::new(),
+            deleted: VecDeque::new(),
         }
     }
 
@@ -29,9 +55,50 @@ impl Apps {
         self.by_id.values()
     }
 
-    /// The hint for an unknown client id: the registered id it was probably meant to be (a
-    /// dropped trailing `=`, a case slip), or where ids come from.
-    pub fn unknown_client_hint(&self, given: &str) -> String {
+    /// The app, or the control API's 404 (naming a deleted app).
+    pub fn require(&self, client_id: &str) -> Result<&App, ControlError> {
+        self.get(client_id).ok_or_else(|| {
+            ControlError::not_found(match self.deleted_at(client_id) {
+                Some((name, _)) => format!("the application `{name}` ({client_id}) was deleted"),
+                None => format!("no application has the client id `{client_id}`"),
+            })
+        })
+    }
+
+    fn require_mut(&mut self, client_id: &str) -> Result<&mut App, ControlError> {
+        self.require(client_id)?;
+        self.by_id
+            .get_mut(client_id)
+            .ok_or_else(|| ControlError::not_found("the application is gone"))
+    }
+
+    /// When the app with this client id was deleted, and its name.
+    pub fn deleted_at(&self, client_id: &str) -> Option<(&str, Instant)> {
+        self.deleted
+            .iter()
+            .rev()
+            .find(|(id, _, _)| id == client_id)
+            .map(|(_, name, at)| (name.as_str(), *at))
+    }
+
+    /// When `secret` stopped being this app's secret by a regeneration.
+    pub fn regenerated_away(&self, client_id: &str, secret: &str) -> Option<Instant> {
+        self.get(client_id)?
+            .previous_secrets
+            .iter()
+            .find(|(s, _)| s == secret)
+            .map(|(_, at)| *at)
+    }
+
+    /// The hint for an unknown client id: a deleted app, the registered id it was probably
+    /// meant to be (a dropped trailing `=`, a case slip), or where ids come from.
+    pub fn unknown_client_hint(&self, given: &str, now: Instant) -> String {
+        if let Some((name, at)) = self.deleted_at(given) {
+            return format!(
+                "The application `{name}` was deleted {} s ago: its client id, grants and tokens no longer work. Register the application again and use the new credentials.",
+                now.secs_since(at)
+            );
+        }
         let trimmed = given.trim_end_matches('=');
         let close = self
             .by_id
@@ -45,14 +112,21 @@ impl Apps {
         }
     }
 
-    /// Registers an application under the settings page's rules.
-    pub fn register(&mut self, reg: AppRegistration) -> Result<App, ControlError> {
+    /// Registers an application under the settings page's rules; the creator is in its users
+    /// list at once.
+    pub fn register(
+        &mut self,
+        reg: AppRegistration,
+        owner: Option<Owner>,
+        creator: Option<String>,
+        now: Instant,
+    ) -> Result<App, ControlError> {
         let taken: HashSet<String> = self
             .by_id
             .values()
             .map(|a| a.primary_format.clone())
             .collect();
-        let app = reg.validate(&taken)?;
+        let mut app = reg.validate(&taken, now)?;
         if self.by_id.contains_key(&app.client_id) {
             return Err(ControlError::bad_request(
                 rules::CONTROL_REQUEST,
@@ -60,12 +134,395 @@ impl Apps {
                 "client_id is already registered",
             ));
         }
+        app.owner = owner;
+        app.members = creator.iter().cloned().map(Member::User).collect();
+        app.created_by = creator;
         self.by_id.insert(app.client_id.clone(), app.clone());
         Ok(app)
     }
 
-    /// Every client secret, for the log's masking pass.
+    /// Whether `actor` may manage the app: an admin of the owner company, or the owner user.
+    /// An app with no owner is managed through the control API without `as` only.
+    pub fn check_manager(app: &App, actor: &User, dir: &Directory) -> Result<(), ControlError> {
+        match &app.owner {
+            Some(Owner::Company(c)) if dir.is_admin(&actor.id, c) => Ok(()),
+            Some(Owner::Company(c)) => match dir.company(c) {
+                Some(company) => Err(not_admin(actor, company)),
+                None => Err(ControlError::forbidden(rules::DEVELOPER_ADMIN, Some("as"), "the owner company is unknown")),
+            },
+            Some(Owner::User(u)) if *u == actor.id => Ok(()),
+            Some(Owner::User(_)) => Err(ControlError::forbidden(
+                rules::DEVELOPER_ADMIN,
+                Some("as"),
+                format!("{} does not own `{}`: an individual's applications are managed by that user in the Developer Portal", actor.email, app.name),
+            )),
+            None => Err(ControlError::forbidden(
+                rules::DEVELOPER_ADMIN,
+                Some("as"),
+                format!("`{}` has no owner: manage it through the control API without `as`, or register it with an owner", app.name),
+            )),
+        }
+    }
+
+    /// Edits the Settings tab. All checked before anything changes.
+    pub fn update_settings(
+        &mut self,
+        client_id: &str,
+        edit: AppSettings,
+    ) -> Result<App, ControlError> {
+        let app = self.require(client_id)?;
+        if let Some(format) = &edit.primary_format {
+            if *format != app.primary_format {
+                return Err(ControlError::bad_request(
+                    rules::REGISTRATION_PRIMARY_FORMAT,
+                    Some("primary_format"),
+                    format!(
+                        "the primary format cannot be changed after the application is registered (it is `{}`)",
+                        app.primary_format
+                    ),
+                ));
+            }
+        }
+        if edit.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(ControlError::bad_request(
+                rules::REGISTRATION_NAME,
+                Some("name"),
+                "name must not be empty",
+            ));
+        }
+        let redirect_uris = edit
+            .redirect_urls
+            .as_deref()
+            .map(redirect_urls)
+            .transpose()?;
+        let oauth_url = edit
+            .oauth_url
+            .as_deref()
+            .map(|u| check_oauth_url(Some(u)))
+            .transpose()?;
+        if let Some(entry) = self.entry_of(client_id) {
+            if edit.app_type.is_some_and(|t| t != entry.app_type) {
+                return Err(ControlError::conflict(
+                    rules::STORE_ENTRY,
+                    Some("type"),
+                    format!("the store entry says {}: a store entry's type must match its application's; change or delete the entry first", entry.app_type.label()),
+                ));
+            }
+        }
+        let app = self.require_mut(client_id)?;
+        if let Some(name) = edit.name {
+            app.name = name;
+        }
+        if let Some(summary) = edit.summary {
+            app.summary = summary;
+        }
+        if let Some(uris) = redirect_uris {
+            app.redirect_uris = uris;
+        }
+        if let Some(t) = edit.app_type {
+            app.app_type = t;
+        }
+        if let Some(url) = oauth_url {
+            app.oauth_url = url;
+        }
+        if let Some(c) = edit.supports_collaboration {
+            app.supports_collaboration = c;
+        }
+        Ok(app.clone())
+    }
+
+    /// Replaces the permission scopes; returns the old ones.
+    pub fn set_scopes(
+        &mut self,
+        client_id: &str,
+        scopes: ScopeSet,
+        now: Instant,
+    ) -> Result<ScopeSet, ControlError> {
+        let app = self.require_mut(client_id)?;
+        let old = std::mem::replace(&mut app.scopes, scopes);
+        app.scopes_changed_at = Some(now);
+        Ok(old)
+    }
+
+    /// A new secret, shown once; the old one stops working at once.
+    pub fn regenerate_secret(
+        &mut self,
+        client_id: &str,
+        now: Instant,
+    ) -> Result<String, ControlError> {
+        let app = self.require_mut(client_id)?;
+        let new = new_client_credential(29);
+        let old = std::mem::replace(&mut app.client_secret, new.clone());
+        app.previous_secrets.insert(0, (old, now));
+        app.previous_secrets.truncate(PREVIOUS_SECRETS);
+        Ok(new)
+    }
+
+    /// Deletes the app, refused while it has a store entry (the page's own order).
+    pub fn delete(&mut self, client_id: &str, now: Instant) -> Result<App, ControlError> {
+        self.require(client_id)?;
+        if let Some(entry) = self.entry_of(client_id) {
+            return Err(ControlError::conflict(
+                rules::APP_DELETE_ORDER,
+                None,
+                format!("the application has a store entry ({}): delete that first (DELETE /__mock/store-entries/{})", entry.id, entry.id),
+            ));
+        }
+        let app = self
+            .by_id
+            .remove(client_id)
+            .ok_or_else(|| ControlError::not_found("the application is gone"))?;
+        self.deleted
+            .push_back((app.client_id.clone(), app.name.clone(), now));
+        while self.deleted.len() > DELETED_MEMORY {
+            self.deleted.pop_front();
+        }
+        Ok(app)
+    }
+
+    /// Gives the app to a new owner (checked by the caller: a full user or a company with
+    /// developer settings); refused when it is the current owner.
+    pub fn transfer(&mut self, client_id: &str, to: Owner) -> Result<App, ControlError> {
+        let app = self.require_mut(client_id)?;
+        if app.owner.as_ref() == Some(&to) {
+            return Err(ControlError::bad_request(
+                rules::APP_TRANSFER,
+                Some("to"),
+                "the application already belongs to this owner",
+            ));
+        }
+        app.owner = Some(to);
+        Ok(app.clone())
+    }
+
+    /// Adds a user, team or alias; the caller resolved it. Light users, outsiders and
+    /// duplicates are refused.
+    pub fn add_member(
+        &mut self,
+        client_id: &str,
+        member: Member,
+        dir: &Directory,
+    ) -> Result<App, ControlError> {
+        let app = self.require(client_id)?;
+        let refuse = |m: String| ControlError::bad_request(rules::APP_USERS, Some("member"), m);
+        let company = match &app.owner {
+            Some(Owner::Company(c)) => Some(c.as_str()),
+            _ => None,
+        };
+        match &member {
+            Member::User(id) => {
+                let user = dir
+                    .user(id)
+                    .ok_or_else(|| refuse(format!("no user has the id `{id}`")))?;
+                if user.light {
+                    return Err(refuse(format!(
+                        "{} is a light user: light users cannot be added to applications",
+                        user.email
+                    )));
+                }
+                if let Some(c) = company {
+                    if !user.companies.iter().any(|u| u == c) {
+                        return Err(refuse(format!("{} is not in the application's company: add users, teams and aliases within the company", user.email)));
+                    }
+                }
+            }
+            Member::Group(id) => {
+                let group = dir
+                    .group(id)
+                    .ok_or_else(|| refuse(format!("no team or alias has the id `{id}`")))?;
+                if company != Some(group.company_id.as_str()) {
+                    return Err(refuse(format!(
+                        "{} `{}` is not of the application's company: teams and aliases belong to a company, and only a company's applications take them",
+                        group.kind.as_str(),
+                        group.name
+                    )));
+                }
+            }
+        }
+        if app.members.iter().any(|m| m.id() == member.id()) {
+            return Err(ControlError::conflict(
+                rules::APP_USERS,
+                Some("member"),
+                "already in the application's users list",
+            ));
+        }
+        let app = self.require_mut(client_id)?;
+        app.members.push(member);
+        Ok(app.clone())
+    }
+
+    pub fn remove_member(&mut self, client_id: &str, member_id: &str) -> Result<App, ControlError> {
+        let app = self.require_mut(client_id)?;
+        let before = app.members.len();
+        app.members.retain(|m| m.id() != member_id);
+        if app.members.len() == before {
+            return Err(ControlError::not_found(format!(
+                "`{member_id}` is not in the application's users list"
+            )));
+        }
+        Ok(app.clone())
+    }
+
+    // ----- store entries -----------------------------------------------------------------
+
+    pub fn entries(&self) -> &[StoreEntry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&StoreEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    pub fn entry_of(&self, client_id: &str) -> Option<&StoreEntry> {
+        self.entries.iter().find(|e| e.client_id == client_id)
+    }
+
+    /// Creates the app's store entry (or, with `replace`, edits it) under the form's rules.
+    pub fn save_entry(
+        &mut self,
+        client_id: &str,
+        form: StoreEntryForm,
+        dir: &Directory,
+        now: Instant,
+    ) -> Result<StoreEntry, ControlError> {
+        let app = self.require(client_id)?;
+        let bad =
+            |field: &str, m: String| ControlError::bad_request(rules::STORE_ENTRY, Some(field), m);
+        if form.app_type != app.app_type {
+            return Err(bad(
+                "type",
+                format!(
+                    "the entry's type ({}) must match the application's ({})",
+                    form.app_type.label(),
+                    app.app_type.label()
+                ),
+            ));
+        }
+        let text = |field: &str, v: &str, max: usize| {
+            if v.trim().is_empty() || v.chars().count() > max {
+                Err(bad(field, format!("`{field}` needs 1 to {max} characters")))
+            } else {
+                Ok(())
+            }
+        };
+        text("category", &form.category, 64)?;
+        text("vendor", &form.vendor, 128)?;
+        text("version", &form.version, 32)?;
+        if form.description.chars().count() > 10_000 {
+            return Err(bad(
+                "description",
+                "the description is longer than 10,000 characters".into(),
+            ));
+        }
+        let url_ok = url::Url::parse(&form.support_url)
+            .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
+        if !url_ok && !is_email(&form.support_url) {
+            return Err(bad(
+                "support_url",
+                format!(
+                    "`{}` is neither an https URL nor an email address",
+                    form.support_url
+                ),
+            ));
+        }
+        if !is_email(&form.support_email) {
+            return Err(bad(
+                "support_email",
+                format!("`{}` is not an email address", form.support_email),
+            ));
+        }
+        let company = match &app.owner {
+            Some(Owner::Company(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let visibility = match form.visibility.as_deref().unwrap_or("none") {
+            "none" if form.teams.is_empty() => Visibility::Nobody,
+            "all" if form.teams.is_empty() => Visibility::AllInternal,
+            "teams" if !form.teams.is_empty() => {
+                for t in &form.teams {
+                    let ok = dir.group(t).is_some_and(|g| {
+                        g.kind == GroupKind::Team && Some(&g.company_id) == company.as_ref()
+                    });
+                    if !ok {
+                        return Err(bad(
+                            "teams",
+                            format!("`{t}` is not a team of the application's company"),
+                        ));
+                    }
+                }
+                Visibility::Teams(form.teams.clone())
+            }
+            "teams" => {
+                return Err(bad(
+                    "teams",
+                    "visibility `teams` names at least one team".into(),
+                ))
+            }
+            "none" | "all" => {
+                return Err(bad(
+                    "teams",
+                    "teams are named only with visibility `teams`".into(),
+                ))
+            }
+            other => {
+                return Err(bad(
+                    "visibility",
+                    format!("visibility is `none`, `all` or `teams`, not `{other}`"),
+                ))
+            }
+        };
+        let existing = self.entries.iter().position(|e| e.client_id == client_id);
+        let entry = StoreEntry {
+            id: existing.map_or_else(new_id, |i| self.entries[i].id.clone()),
+            client_id: client_id.to_owned(),
+            app_type: form.app_type,
+            category: form.category,
+            visibility,
+            description: form.description,
+            support_url: form.support_url,
+            support_email: form.support_email,
+            vendor: form.vendor,
+            version: form.version,
+            published: existing.is_some_and(|i| self.entries[i].published),
+            created_at: existing.map_or(now, |i| self.entries[i].created_at),
+        };
+        match existing {
+            Some(i) => self.entries[i] = entry.clone(),
+            None => self.entries.push(entry.clone()),
+        }
+        Ok(entry)
+    }
+
+    pub fn delete_entry(&mut self, id: &str) -> Result<StoreEntry, ControlError> {
+        let pos = self
+            .entries
+            .iter()
+            .position(|e| e.id == id)
+            .ok_or_else(|| ControlError::not_found(format!("no store entry has the id `{id}`")))?;
+        Ok(self.entries.remove(pos))
+    }
+
+    /// Onshape's review, simulated: a published app's calls do not count toward API limits.
+    pub fn set_published(&mut self, id: &str, published: bool) -> Result<StoreEntry, ControlError> {
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.id == id)
+            .ok_or_else(|| ControlError::not_found(format!("no store entry has the id `{id}`")))?;
+        entry.published = published;
+        Ok(entry.clone())
+    }
+
+    /// Whether the app is a public App Store app (its calls do not count).
+    pub fn is_published(&self, client_id: &str) -> bool {
+        self.entry_of(client_id).is_some_and(|e| e.published)
+    }
+
+    /// Every client secret, current and regenerated-away, for the log's masking pass.
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        self.by_id.values().map(|a| a.client_secret.as_str())
+        self.by_id.values().flat_map(|a| {
+            std::iter::once(a.client_secret.as_str())
+                .chain(a.previous_secrets.iter().map(|(s, _)| s.as_str()))
+        })
     }
 }

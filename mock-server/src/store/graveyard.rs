@@ -19,6 +19,8 @@ pub enum Retired {
     /// An older refresh token of the same chain was used after rotation (RFC 9700
     /// §4.14.2): the chain was revoked.
     ReuseDetected,
+    /// The application was deleted in the developer settings.
+    AppDeleted,
 }
 
 /// Retired tokens, kept to explain their use — revoked, replayed, superseded, and refresh
@@ -109,6 +111,12 @@ pub(super) fn retired_refresh(why: Retired, ago: u64) -> Rejection {
             format!("this refresh token was revoked {ago} s ago: an older refresh token of its chain was used again after rotation"),
         )
         .hint("Reusing a rotated-out refresh token revokes the whole chain (RFC 9700 §4.14.2), this newer token included: send the user through /oauth/authorize again, store the newest refresh token after each refresh, and serialize refreshes."),
+        Retired::AppDeleted => Rejection::new(
+            ErrorCode::InvalidGrant,
+            rules::GRANT_ACTIVE,
+            format!("the application was deleted {ago} s ago, and with it every grant and token"),
+        )
+        .hint("A deleted application's tokens never work again: register the application again, then send the user through /oauth/authorize."),
         Retired::Superseded => Rejection::new(
             ErrorCode::InvalidGrant,
             rules::REFRESH_TOKEN_VALID,

@@ -2,8 +2,14 @@
 //! and owns the operations that cross rooms (registering an app feeds the masking pass;
 //! a grant's view names its app and company):
 //!
-//! - `directory.rs` — companies and users (from the fixtures); the grant's company.
-//! - `apps.rs` — registered OAuth applications and the settings page's rules.
+//! - `directory.rs` — companies (admins, seats, plan), users, teams and aliases (from the
+//!   fixtures); the grant's company; who may own and register an application.
+//! - `apps.rs` — registered OAuth applications and the settings page's rules: settings,
+//!   secret, scopes, users on the app, transfer, store entries, deletion.
+//! - `usage.rs` — API usage per company or user, annual limits, rate-limit windows, the
+//!   notifications outbox.
+//! - `developer.rs` — the developer settings as operations across rooms: who acts, what an
+//!   app edit does to grants, how a call is metered against its owner's plan.
 //! - `grants.rs` — grants, codes, token families, refresh rotation, revocation, access
 //!   token authentication; `graveyard.rs` — retired tokens, remembered to explain their use.
 //! - `pending.rs` — authorizations waiting on the login and consent pages.
@@ -26,14 +32,17 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 pub mod apikeys;
 mod apps;
+mod developer;
 mod directory;
 mod documents;
 mod grants;
 mod graveyard;
 mod pending;
+pub mod usage;
 
-pub use directory::CompanyChoice;
-pub use documents::{MAX_DOCUMENTS, MAX_DOCUMENT_NAME};
+pub use developer::Metered;
+pub use directory::{resolve_owner, CompanyChoice};
+pub use documents::{visible_to as document_visible_to, MAX_DOCUMENTS, MAX_DOCUMENT_NAME};
 pub use grants::{
     GrantKey, GrantView, TokenInfo, Tokens, ACCESS_TOKEN_LEN, ACCESS_TOKEN_LIFETIME_SECS, CODE_LEN,
     CODE_LIFETIME_SECS, CODE_MEMORY_SECS, MAX_FAMILIES_PER_GRANT, MAX_TOMBSTONES,
@@ -47,7 +56,7 @@ use crate::clock::Instant;
 use crate::domain::{RedirectUri, ScopeSet};
 use crate::error::Rejection;
 use crate::fixtures::Fixtures;
-use crate::model::{App, AppRegistration, Company, Document, User};
+use crate::model::{App, Company, Document, Group, User};
 
 /// How often (mock time) the purge runs.
 const PURGE_EVERY_MS: u64 = 1_000;
@@ -82,6 +91,7 @@ pub struct Store {
     pending: PendingAuthorizations,
     api_keys: apikeys::ApiKeys,
     grants: grants::Grants,
+    usage: usage::Usage,
     consent: Option<ConsentScript>,
     next_purge: Instant,
 }
@@ -93,6 +103,7 @@ impl Store {
             directory: directory::Directory::new(
                 fixtures.companies.clone(),
                 fixtures.users.clone(),
+                fixtures.groups.clone(),
             ),
             apps: apps::Apps::new(&fixtures.apps),
             secret_matcher: SecretMatcher::new(std::iter::empty::<&str>()),
@@ -100,10 +111,27 @@ impl Store {
             pending: PendingAuthorizations::default(),
             api_keys: apikeys::ApiKeys::new(&fixtures.api_keys, now),
             grants: grants::Grants::new(),
+            usage: usage::Usage::default(),
             consent,
             next_purge: Instant(0),
         };
         store.rebuild_secret_matcher();
+        for c in &fixtures.companies {
+            store.set_usage(usage::Party::Company(c.id.clone()), c.api_calls, now);
+            if let Some(limit) = c.rate_limit {
+                store.set_rate_limit(usage::Limited::Company(c.id.clone()), Some(limit));
+            }
+        }
+        for u in &fixtures.users {
+            if u.api_calls > 0 {
+                store.set_usage(usage::Party::User(u.id.clone()), u.api_calls, now);
+            }
+        }
+        for a in &fixtures.apps {
+            if let Some(limit) = a.rate_limit {
+                store.set_rate_limit(usage::Limited::App(a.client_id.clone()), Some(limit));
+            }
+        }
         store
     }
 
@@ -129,6 +157,19 @@ impl Store {
         self.directory.company(id)
     }
 
+    /// Teams and aliases.
+    pub fn groups(&self) -> &[Group] {
+        self.directory.groups()
+    }
+
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.directory.group(id)
+    }
+
+    pub fn is_admin(&self, user_id: &str, company_id: &str) -> bool {
+        self.directory.is_admin(user_id, company_id)
+    }
+
     /// See [`directory::Directory::resolve_company`].
     pub fn resolve_company(
         &self,
@@ -149,18 +190,13 @@ impl Store {
     }
 
     /// See [`apps::Apps::unknown_client_hint`].
-    pub fn unknown_client_hint(&self, given: &str) -> String {
-        self.apps.unknown_client_hint(given)
+    pub fn unknown_client_hint(&self, given: &str, now: Instant) -> String {
+        self.apps.unknown_client_hint(given, now)
     }
 
-    /// Registers an application under the settings page's rules.
-    pub fn register_app(
-        &mut self,
-        reg: AppRegistration,
-    ) -> Result<App, crate::error::ControlError> {
-        let app = self.apps.register(reg)?;
-        self.rebuild_secret_matcher();
-        Ok(app)
+    /// When the app with this client id was deleted, and its name.
+    pub fn app_deleted_at(&self, client_id: &str) -> Option<(&str, Instant)> {
+        self.apps.deleted_at(client_id)
     }
 
     /// Every client secret and API secret key, for the log's masking pass.
@@ -238,17 +274,24 @@ impl Store {
         self.pending.finish(id, now, granted)
     }
 
-    /// The user granted: record the grant and issue a code.
+    /// The user granted: record the grant and issue a code — for what the app still has
+    /// (its permissions may have changed while the user was on the pages), and none when
+    /// the app was deleted meanwhile.
     pub fn grant_and_issue_code(
         &mut self,
         req: &AuthRequest,
         user_id: &str,
         company_id: Option<String>,
         now: Instant,
-    ) -> String {
+    ) -> Option<String> {
         self.maybe_purge(now);
-        self.grants
-            .grant_and_issue_code(req, user_id, company_id, now)
+        let registered = self.app(&req.client_id)?.scopes;
+        let mut req = req.clone();
+        req.scopes = req.scopes.intersection(registered);
+        Some(
+            self.grants
+                .grant_and_issue_code(&req, user_id, company_id, now),
+        )
     }
 
     // ----- token endpoint and resource server ----------------------------------------------
@@ -372,6 +415,7 @@ impl Store {
             ("api_keys", self.api_keys.len()),
             ("nonces", self.api_keys.nonces_len()),
             ("pending", self.pending.len()),
+            ("usage", self.usage.len()),
         ];
         sizes.extend(self.grants.sizes());
         sizes

@@ -323,7 +323,11 @@ async fn writing_and_deleting_need_their_scopes() {
     let gone = m
         .api(Method::GET, &format!("/api/documents/{did}"), &full)
         .await;
-    assert_rejected(&gone, 404, "api-route");
+    assert_rejected(&gone, 403, "api-route");
+    assert_eq!(
+        gone.json()["message"],
+        "Resource does not exist, or you do not have permission to access it."
+    );
 }
 
 #[tokio::test]
@@ -385,7 +389,19 @@ async fn documents_are_per_company() {
             &globex,
         )
         .await;
-    assert_rejected(&other, 404, "api-route");
+    // As the real service answers: 403, the same as for a document that does not exist.
+    assert_rejected(&other, 403, "company-member");
+    assert_eq!(
+        other.json()["message"],
+        "Resource does not exist, or you do not have permission to access it."
+    );
+    assert!(
+        other.json()["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("Acme Robotics")),
+        "the hint names the document's company: {}",
+        other.body
+    );
     let own = m
         .api(
             Method::GET,
@@ -403,7 +419,7 @@ async fn documents_are_per_company() {
             &acme,
         )
         .await;
-    assert_rejected(&delete_other, 404, "api-route");
+    assert_rejected(&delete_other, 403, "company-member");
     assert_eq!(
         ids(&m.api(Method::GET, "/api/documents", &globex).await),
         [GLOBEX_DOC],
@@ -493,9 +509,12 @@ async fn versioned_paths_report_their_version() {
     assert_eq!(v99.status, 200, "{}", v99.body);
     assert_eq!(
         v99.header("x-api-version"),
-        Some("16"),
+        Some("17"),
         "an unknown newer version means the newest"
     );
+    let v17 = m.api(Method::GET, "/api/v17/documents", &token).await;
+    assert_eq!(v17.status, 200, "{}", v17.body);
+    assert_eq!(v17.header("x-api-version"), Some("17"), "v17 is current");
 }
 
 #[tokio::test]

@@ -40,7 +40,12 @@ fn redact(html: &str, secret: &str, label: &str) -> String {
 }
 
 /// Logs in as `user` from the login page of an authorization request; returns the consent page.
-async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) -> (Resp, String) {
+pub(crate) async fn login(
+    m: &TestMock,
+    app: AppCreds,
+    extra: &[(&str, &str)],
+    user: &str,
+) -> (Resp, String) {
     let page = m.authorize(app, extra).await;
     assert_eq!(page.status, 200, "the login page: {}", page.body);
     let request = input_value(&page.body, "request");
@@ -58,7 +63,7 @@ async fn login(m: &TestMock, app: AppCreds, extra: &[(&str, &str)], user: &str) 
 }
 
 /// Submits the consent form of `consent` with `decision` (and `extra` fields).
-async fn answer(
+pub(crate) async fn answer(
     m: &TestMock,
     consent: &Resp,
     request: &str,

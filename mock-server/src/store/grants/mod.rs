@@ -91,6 +91,8 @@ pub struct TokenInfo {
     pub company_id: Option<String>,
     pub scopes: ScopeSet,
     pub expires_at: Instant,
+    /// An API key acting for its user (`client_id` is then the access key).
+    pub api_key: bool,
 }
 
 #[derive(Debug)]
@@ -218,6 +220,7 @@ impl Grants {
             company_id: family.grant.company_id.clone(),
             scopes,
             expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
+            api_key: false,
         };
         let Some(family) = self.families.get_mut(&family_id) else {
             return Err(Rejection::new(
@@ -274,6 +277,7 @@ impl Grants {
             company_id: grant.company_id.clone(),
             scopes,
             expires_at: now.plus_secs(ACCESS_TOKEN_LIFETIME_SECS),
+            api_key: false,
         };
         self.access.insert(access.clone(), AccessEntry { info });
         self.refresh.insert(refresh.clone(), RefreshEntry::Live(id));
@@ -381,6 +385,56 @@ impl Grants {
         keys.len()
     }
 
+    /// The application was deleted: every grant of it goes, every token of it becomes a
+    /// tombstone that says so, and its unredeemed codes are forgotten. How many grants.
+    pub fn retire_app(&mut self, client_id: &str, now: Instant) -> usize {
+        let keys: Vec<Arc<GrantKey>> = self
+            .grants
+            .keys()
+            .filter(|k| k.client_id == client_id)
+            .cloned()
+            .collect();
+        for key in &keys {
+            if let Some(grant) = self.grants.remove(&**key) {
+                for f in grant.families {
+                    self.retire_family(f, Retired::AppDeleted, now);
+                }
+            }
+        }
+        self.codes.retain(|_, c| c.grant.client_id != client_id);
+        keys.len()
+    }
+
+    /// The application's permission scopes became `allowed`: every grant, family, code and
+    /// live access token of it keeps only what the application still has. Widening changes
+    /// nothing here (users grant new scopes by authorizing again). How many tokens lost a
+    /// scope.
+    pub fn narrow_app(&mut self, client_id: &str, allowed: ScopeSet) -> usize {
+        for (key, grant) in &mut self.grants {
+            if key.client_id == client_id {
+                grant.scopes = grant.scopes.intersection(allowed);
+            }
+        }
+        for family in self.families.values_mut() {
+            if family.grant.client_id == client_id {
+                family.scopes = family.scopes.intersection(allowed);
+            }
+        }
+        for code in self.codes.values_mut() {
+            if code.grant.client_id == client_id {
+                code.scopes = code.scopes.intersection(allowed);
+            }
+        }
+        let mut narrowed = 0;
+        for entry in self.access.values_mut() {
+            if entry.info.client_id == client_id && !entry.info.scopes.is_subset_of(allowed) {
+                entry.info.scopes = entry.info.scopes.intersection(allowed);
+                narrowed += 1;
+            }
+        }
+        narrowed
+    }
+
     /// The user's grants: (key, scopes, granted at), in no order.
     pub fn of_user<'a>(
         &'a self,
@@ -414,6 +468,10 @@ impl Grants {
                     rules::REFRESH_TOKEN_ROTATED,
                     format!("the token was revoked {ago} s ago because a rotated-out refresh token of its chain was used again"),
                 ).hint("Reusing an old refresh token revokes its chain (RFC 9700 §4.14.2): send the user through /oauth/authorize again, and always store the newest refresh token."),
+                Retired::AppDeleted => unauthorized(
+                    rules::GRANT_ACTIVE,
+                    format!("the application was deleted {ago} s ago, and with it every grant and token"),
+                ).hint("A deleted application's tokens never work again: register the application again, then send the user through /oauth/authorize."),
                 Retired::Superseded | Retired::Rotated => unauthorized(
                     rules::ACCESS_TOKEN_VALID,
                     format!("the token was retired {ago} s ago: the grant holds at most {MAX_FAMILIES_PER_GRANT} live token sets"),

@@ -1,0 +1,490 @@
+//! The developer settings as operations that cross rooms: who acts (`as`, checked against
+//! the directory), what an app edit does to its grants (`grants/`) and to the masking pass,
+//! and how API calls are metered (`usage.rs`) against the owner's plan.
+//!
+//! Grants follow the app (README "Developer settings"): a deleted app's grants and tokens are
+//! revoked; narrowed permissions narrow every grant and live token at once; widened ones
+//! widen nothing until users authorize again; a regenerated secret leaves grants and tokens
+//! alone (the token endpoint refuses the old secret, saying when it was replaced).
+
+use super::directory::resolve_owner;
+use super::usage::{Limited, Notification, Party, Refusal, Standing};
+use super::{apps::Apps, Store};
+use crate::clock::Instant;
+use crate::error::ControlError;
+use crate::model::{
+    permission_scopes, App, AppRegistration, AppSettings, Member, Owner, RateLimit, StoreEntry,
+    StoreEntryForm, User,
+};
+use crate::rules;
+use crate::store::TokenInfo;
+
+/// A call admitted by the limits, to be counted if it succeeds.
+#[derive(Debug, Clone)]
+pub struct Metered {
+    pub party: Party,
+    pub limit: u64,
+    /// A published App Store app's calls do not count.
+    pub counts: bool,
+    /// The smallest remaining count of the short-term windows the call fell in.
+    pub window_remaining: Option<u64>,
+}
+
+impl Store {
+    /// The acting user (`as`), if one is named; an unknown email is refused.
+    pub fn actor(&self, as_user: Option<&str>) -> Result<Option<User>, ControlError> {
+        as_user
+            .map(|email| {
+                self.user_by_email(email).cloned().ok_or_else(|| {
+                    ControlError::bad_request(
+                        rules::CONTROL_REQUEST,
+                        Some("as"),
+                        format!("no fixture user has the email `{email}`"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    /// The app, after checking that `as_user` (when named) may manage it.
+    fn managed(&self, client_id: &str, as_user: Option<&str>) -> Result<&App, ControlError> {
+        let app = self.apps.require(client_id)?;
+        if let Some(actor) = self.actor(as_user)? {
+            Apps::check_manager(app, &actor, &self.directory)?;
+        }
+        Ok(app)
+    }
+
+    /// Whether `as_user` (when named) may create or delete a key of `user_id` in `company_id`:
+    /// the company's admins manage its keys ("for anyone in the company"), a user their own
+    /// individual keys.
+    pub fn check_key_manager(
+        &self,
+        as_user: Option<&str>,
+        user_id: &str,
+        company_id: Option<&str>,
+    ) -> Result<(), ControlError> {
+        let Some(actor) = self.actor(as_user)? else {
+            return Ok(());
+        };
+        match company_id {
+            Some(c) if self.directory.is_admin(&actor.id, c) => Ok(()),
+            Some(c) => match self.company(c) {
+                Some(company) => Err(super::directory::not_admin(&actor, company)),
+                None => Err(ControlError::not_found(format!("no company has the id `{c}`"))),
+            },
+            None if actor.id == user_id => Ok(()),
+            None => Err(ControlError::forbidden(
+                rules::DEVELOPER_ADMIN,
+                Some("as"),
+                format!("{} cannot manage another user's individual API keys: they are managed on that user's My Account - Developer page", actor.email),
+            )),
+        }
+    }
+
+    /// Registers an application under the settings page's rules (owner and creator as
+    /// [`resolve_owner`] decides); its secret joins the masking pass and its rate limit the
+    /// meter.
+    pub fn register_app(
+        &mut self,
+        reg: AppRegistration,
+        now: Instant,
+    ) -> Result<App, ControlError> {
+        let (owner, creator) = resolve_owner(
+            self.directory.companies(),
+            self.directory.users(),
+            reg.owner.as_deref(),
+            reg.created_by.as_deref(),
+        )?;
+        let app = self.apps.register(reg, owner, creator, now)?;
+        if let Some(limit) = app.rate_limit {
+            self.usage
+                .set_rate_limit(Limited::App(app.client_id.clone()), Some(limit));
+        }
+        self.rebuild_secret_matcher();
+        Ok(app)
+    }
+
+    pub fn update_app(
+        &mut self,
+        client_id: &str,
+        edit: AppSettings,
+        as_user: Option<&str>,
+    ) -> Result<App, ControlError> {
+        self.managed(client_id, as_user)?;
+        self.apps.update_settings(client_id, edit)
+    }
+
+    /// New permission scopes; grants and live tokens lose what the app no longer has.
+    /// Returns the app and how many live access tokens were narrowed.
+    pub fn set_app_scopes(
+        &mut self,
+        client_id: &str,
+        names: &[String],
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<(App, usize), ControlError> {
+        self.managed(client_id, as_user)?;
+        let scopes = permission_scopes(names)?;
+        self.apps.set_scopes(client_id, scopes, now)?;
+        let narrowed = self.grants.narrow_app(client_id, scopes);
+        let app = self.apps.require(client_id)?.clone();
+        Ok((app, narrowed))
+    }
+
+    /// A new client secret (returned once); the old one stops working at once.
+    pub fn regenerate_secret(
+        &mut self,
+        client_id: &str,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<String, ControlError> {
+        self.managed(client_id, as_user)?;
+        let secret = self.apps.regenerate_secret(client_id, now)?;
+        self.rebuild_secret_matcher();
+        Ok(secret)
+    }
+
+    /// When `secret` was this app's until a regeneration replaced it.
+    pub fn secret_regenerated_at(&self, client_id: &str, secret: &str) -> Option<Instant> {
+        self.apps.regenerated_away(client_id, secret)
+    }
+
+    /// Deletes the app (refused while it has a store entry); its grants and tokens are
+    /// revoked. Returns the app and how many grants went.
+    pub fn delete_app(
+        &mut self,
+        client_id: &str,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<(App, usize), ControlError> {
+        self.managed(client_id, as_user)?;
+        let app = self.apps.delete(client_id, now)?;
+        let grants = self.grants.retire_app(client_id, now);
+        self.usage
+            .set_rate_limit(Limited::App(client_id.to_owned()), None);
+        Ok((app, grants))
+    }
+
+    /// Transfers the app to a user (`to` an email) or a company (`to` an id). The new owner
+    /// is notified (a company's admins); future usage counts toward it.
+    pub fn transfer_app(
+        &mut self,
+        client_id: &str,
+        to: &str,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<App, ControlError> {
+        let actor = self.actor(as_user)?;
+        let app_name = self.managed(client_id, as_user)?.name.clone();
+        let refuse = |m: String| ControlError::bad_request(rules::APP_TRANSFER, Some("to"), m);
+        let (owner, recipients, whom) = if let Some(company) = self.company(to) {
+            if !company.plan.has_developer_settings() {
+                return Err(ControlError::forbidden(
+                    rules::DEVELOPER_PLAN,
+                    Some("to"),
+                    format!("{} is on the {} plan: its admins have no developer settings to receive the application", company.name, company.plan.as_str()),
+                ));
+            }
+            if let Some(a) = &actor {
+                if !a.companies.contains(&company.id) {
+                    return Err(refuse(format!(
+                        "{} can transfer only to their own companies, not to {}",
+                        a.email, company.name
+                    )));
+                }
+            }
+            let admins = company
+                .admins
+                .iter()
+                .filter_map(|id| self.user(id))
+                .map(|u| u.email.clone())
+                .collect();
+            (
+                Owner::Company(company.id.clone()),
+                admins,
+                company.name.clone(),
+            )
+        } else {
+            let user = self.user_by_email(to).ok_or_else(|| {
+                refuse(format!("`{to}` is neither a company id nor a user's email"))
+            })?;
+            if user.light {
+                return Err(refuse(format!(
+                    "{} is a light user: transfer to a full user",
+                    user.email
+                )));
+            }
+            (
+                Owner::User(user.id.clone()),
+                vec![user.email.clone()],
+                user.email.clone(),
+            )
+        };
+        let app = self.apps.transfer(client_id, owner)?;
+        self.usage.notify(Notification {
+            at: now,
+            to: recipients,
+            subject: format!("The application {app_name} was transferred to {whom}"),
+            body: format!("{app_name} now belongs to {whom}: it appears in their developer settings, and its future API usage counts toward them."),
+            kind: "app-transfer".to_owned(),
+        });
+        Ok(app)
+    }
+
+    /// Adds a user (by email), team or alias (by id) to the app's users list.
+    pub fn add_app_member(
+        &mut self,
+        client_id: &str,
+        member: &str,
+        as_user: Option<&str>,
+    ) -> Result<App, ControlError> {
+        self.managed(client_id, as_user)?;
+        let member = if member.contains('@') {
+            let user = self.user_by_email(member).ok_or_else(|| {
+                ControlError::bad_request(
+                    rules::APP_USERS,
+                    Some("member"),
+                    format!("no user has the email `{member}`"),
+                )
+            })?;
+            Member::User(user.id.clone())
+        } else {
+            Member::Group(member.to_owned())
+        };
+        self.apps.add_member(client_id, member, &self.directory)
+    }
+
+    pub fn remove_app_member(
+        &mut self,
+        client_id: &str,
+        member_id: &str,
+        as_user: Option<&str>,
+    ) -> Result<App, ControlError> {
+        self.managed(client_id, as_user)?;
+        let id = match self.user_by_email(member_id) {
+            Some(u) => u.id.clone(),
+            None => member_id.to_owned(),
+        };
+        self.apps.remove_member(client_id, &id)
+    }
+
+    pub fn store_entries(&self) -> &[StoreEntry] {
+        self.apps.entries()
+    }
+
+    pub fn store_entry(&self, id: &str) -> Option<&StoreEntry> {
+        self.apps.entry(id)
+    }
+
+    pub fn store_entry_of(&self, client_id: &str) -> Option<&StoreEntry> {
+        self.apps.entry_of(client_id)
+    }
+
+    /// Creates the app's store entry, refused when it has one.
+    pub fn create_store_entry(
+        &mut self,
+        client_id: &str,
+        form: StoreEntryForm,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<StoreEntry, ControlError> {
+        self.managed(client_id, as_user)?;
+        if let Some(e) = self.apps.entry_of(client_id) {
+            return Err(ControlError::conflict(
+                rules::STORE_ENTRY,
+                Some("client_id"),
+                format!(
+                    "the application already has a store entry ({}): edit it instead",
+                    e.id
+                ),
+            ));
+        }
+        self.apps.save_entry(client_id, form, &self.directory, now)
+    }
+
+    pub fn update_store_entry(
+        &mut self,
+        id: &str,
+        form: StoreEntryForm,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<StoreEntry, ControlError> {
+        let client_id = self.entry_app(id)?;
+        self.managed(&client_id, as_user)?;
+        self.apps.save_entry(&client_id, form, &self.directory, now)
+    }
+
+    pub fn delete_store_entry(
+        &mut self,
+        id: &str,
+        as_user: Option<&str>,
+    ) -> Result<StoreEntry, ControlError> {
+        let client_id = self.entry_app(id)?;
+        self.managed(&client_id, as_user)?;
+        self.apps.delete_entry(id)
+    }
+
+    pub fn publish_store_entry(
+        &mut self,
+        id: &str,
+        published: bool,
+    ) -> Result<StoreEntry, ControlError> {
+        self.apps.set_published(id, published)
+    }
+
+    fn entry_app(&self, id: &str) -> Result<String, ControlError> {
+        self.apps
+            .entry(id)
+            .map(|e| e.client_id.clone())
+            .ok_or_else(|| ControlError::not_found(format!("no store entry has the id `{id}`")))
+    }
+
+    // ----- API usage ---------------------------------------------------------------------
+
+    /// Whose limits a call with this token counts toward: an API key's company (or user);
+    /// an app's owner; for an app with no owner, the token's company (or user).
+    pub fn party_of(&self, token: &TokenInfo) -> Party {
+        let owner = if token.api_key {
+            None
+        } else {
+            self.app(&token.client_id).and_then(|a| a.owner.clone())
+        };
+        match owner {
+            Some(Owner::Company(c)) => Party::Company(c),
+            Some(Owner::User(u)) => Party::User(u),
+            None => match &token.company_id {
+                Some(c) => Party::Company(c.clone()),
+                None => Party::User(token.user_id.clone()),
+            },
+        }
+    }
+
+    /// The party's annual limit: its plan's calls per full user times its seats (one for a
+    /// user's own account).
+    pub fn annual_limit(&self, party: &Party) -> u64 {
+        match party {
+            Party::Company(c) => self
+                .company(c)
+                .map_or(0, |c| c.plan.calls_per_user().saturating_mul(c.seats)),
+            Party::User(u) => self.user(u).map_or(0, |u| u.plan.calls_per_user()),
+        }
+    }
+
+    pub fn standing(&self, party: &Party, now: Instant) -> Standing {
+        self.usage.standing(party, self.annual_limit(party), now)
+    }
+
+    /// Admits a call before it is handled: the company's and the app's short-term limits,
+    /// then the annual limit. The refusal comes with the party's standing.
+    pub fn admit_call(
+        &mut self,
+        token: &TokenInfo,
+        now: Instant,
+    ) -> Result<Metered, (Refusal, Standing)> {
+        let party = self.party_of(token);
+        let limit = self.annual_limit(&party);
+        let mut limited = Vec::with_capacity(2);
+        if let Some(c) = &token.company_id {
+            limited.push(Limited::Company(c.clone()));
+        }
+        if !token.api_key {
+            limited.push(Limited::App(token.client_id.clone()));
+        }
+        let counts = token.api_key || !self.apps.is_published(&token.client_id);
+        match self.usage.admit(&party, limit, &limited, now) {
+            Ok(window_remaining) => Ok(Metered {
+                party,
+                limit,
+                counts,
+                window_remaining,
+            }),
+            Err(r) => {
+                let standing = self.usage.standing(&party, limit, now);
+                Err((r, standing))
+            }
+        }
+    }
+
+    /// Counts a call that answered 2xx or 3xx and notifies the admins (or the user) of each
+    /// threshold crossed. Returns what `X-Rate-Limit-Remaining` says.
+    pub fn count_call(&mut self, m: &Metered, now: Instant) -> u64 {
+        let standing = if m.counts {
+            let (crossed, standing) = self.usage.count(&m.party, m.limit, now);
+            for t in crossed {
+                self.notify_usage(&m.party, t, standing, now);
+            }
+            standing
+        } else {
+            self.usage.standing(&m.party, m.limit, now)
+        };
+        m.window_remaining
+            .map_or(standing.remaining(), |w| w.min(standing.remaining()))
+    }
+
+    /// What `X-Rate-Limit-Remaining` says for a call that was not counted (4xx, 5xx).
+    pub fn remaining(&self, m: &Metered, now: Instant) -> u64 {
+        let standing = self.usage.standing(&m.party, m.limit, now);
+        m.window_remaining
+            .map_or(standing.remaining(), |w| w.min(standing.remaining()))
+    }
+
+    fn notify_usage(&mut self, party: &Party, threshold: u64, standing: Standing, now: Instant) {
+        let (to, whose) = match party {
+            Party::Company(c) => match self.company(c) {
+                Some(company) => (
+                    company
+                        .admins
+                        .iter()
+                        .filter_map(|id| self.user(id))
+                        .map(|u| u.email.clone())
+                        .collect(),
+                    company.name.clone(),
+                ),
+                None => return,
+            },
+            Party::User(u) => match self.user(u) {
+                Some(user) => (vec![user.email.clone()], format!("{}'s account", user.name)),
+                None => return,
+            },
+        };
+        self.usage.notify(Notification {
+            at: now,
+            to,
+            subject: format!("{whose} has used {threshold}% of its annual API limit"),
+            body: format!(
+                "{whose} has made {} of its {} API calls this year ({threshold}%).{}",
+                standing.calls,
+                standing.limit,
+                if threshold >= 100 {
+                    " Further calls are refused with 402 until the limit resets."
+                } else {
+                    ""
+                }
+            ),
+            kind: format!("usage-{threshold}"),
+        });
+    }
+
+    /// Sets a party's usage this year (tests; the thresholds passed count as notified).
+    pub fn set_usage(&mut self, party: Party, calls: u64, now: Instant) {
+        let limit = self.annual_limit(&party);
+        self.usage.set_calls(party, calls, limit, now);
+    }
+
+    pub fn set_rate_limit(&mut self, on: Limited, limit: Option<RateLimit>) {
+        self.usage.set_rate_limit(on, limit);
+    }
+
+    pub fn rate_limits(&self) -> impl Iterator<Item = (&Limited, &RateLimit)> {
+        self.usage.rate_limits()
+    }
+
+    pub fn notifications(&self) -> impl DoubleEndedIterator<Item = &Notification> {
+        self.usage.notifications()
+    }
+
+    pub fn clear_notifications(&mut self) {
+        self.usage.clear_notifications();
+    }
+}
