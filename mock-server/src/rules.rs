@@ -239,6 +239,21 @@ rules! {
     STORE_ENTRY = "store-entry", Must, DeveloperSettings,
         "A store entry takes its name and summary from the application, a type that matches the application's, a category, a team visibility, a support URL or email and a support email (both monitored), a vendor and a version; an application has one entry.",
         "Fill in the entry's fields: the app's type, a category, support URL and email, vendor and version.";
+    EXTENSION_FIELDS = "extension-fields", Must, DeveloperSettings,
+        "An extension has a name, a location and (where the location has them) a context from Onshape's list, and an action URL; an action type (GET, POST, Open in new window) only where no UI is embedded; an action body only for POST, in valid JSON; show response only for GET and POST.",
+        "Fill in the extension form as the location allows: an action type only for context-menu locations, a JSON body only for POST, show response only for GET and POST.";
+    EXTENSION_ONE_PER_APP = "extension-one-per-app", Must, DeveloperSettings,
+        "You can create only one element tab extension per application (and one part number generator).",
+        "Keep one element tab extension per application; put other pages in panels or further apps.";
+    EXTENSION_USERS = "extension-users", Must, DeveloperSettings,
+        "Users added to an application (directly, or through a team or alias) see its extensions without subscribing in the App Store.",
+        "Add the user, or a team or alias they are in, to the application's users (or publish its store entry).";
+    EXTENSION_PLACEHOLDERS = "extension-placeholders", Must, DeveloperSettings,
+        "Action URLs and bodies carry the documented placeholders ({$documentId}, {$workspaceOrVersion}, {$workspaceOrVersionId}, {$elementId}, {$partId}…), each replaced where its location and context provide it; {$workspaceId} and {$versionId} are deprecated.",
+        "Use documented placeholders that the extension's location and context replace; replace {$workspaceId} and {$versionId} with {$workspaceOrVersion}/{$workspaceOrVersionId}.";
+    EXTENSION_RESPONSE = "extension-response", Must, DeveloperSettings,
+        "A GET or POST action is answered within 180 seconds; with Show response the answer must be valid JSON; a part number generator answers JSON with id and partNumber.",
+        "Answer the action promptly with a 2xx, and with a JSON body when Show response is on.";
     API_ANNUAL_LIMIT = "api-annual-limit", Must, ApiDocs,
         "API calls are limited per year by plan (Enterprise 10,000 per full user, Professional 5,000, Free, Standard and EDU Student 2,500), counted for the app's owner; only 2xx and 3xx responses count; over the limit the API answers 402.",
         "Make fewer calls (cache, batch), or raise the plan; company apps count toward the company, Developer Portal apps toward their user.";

@@ -38,6 +38,8 @@ pub struct Config {
     pub remote_control: bool,
     /// Timeouts, sizes and the connection cap.
     pub limits: crate::conn::Limits,
+    /// How long a fired GET or POST extension action waits for the app (Onshape: 180 s).
+    pub extension_timeout: Duration,
 }
 
 /// Callbacks for a program that embeds the mock, called synchronously — before the response
@@ -85,6 +87,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             remote_control: false,
             limits: crate::conn::Limits::default(),
+            extension_timeout: Duration::from_secs(180),
         }
     }
 }

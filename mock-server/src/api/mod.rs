@@ -535,6 +535,6 @@ fn document_json(state: &AppState, d: &Document, base: &str) -> Value {
 }
 
 /// A stable 24-hex workspace id derived from the document id.
-fn workspace_id(did: &str) -> String {
+pub(crate) fn workspace_id(did: &str) -> String {
     did.chars().rev().collect()
 }

@@ -17,8 +17,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 mod apikeys;
-mod apps;
-mod usage;
+pub(crate) mod apps;
+pub(crate) mod extensions;
+pub(crate) mod usage;
 
 use crate::error::ControlError;
 use crate::rules;
@@ -41,50 +42,58 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/__mock/script", get(get_script))
         .merge(apikeys::routes())
         .merge(apps::routes())
+        .merge(extensions::routes())
         .merge(usage::routes())
         .merge(crate::inspector::routes())
         .layer(axum::middleware::from_fn_with_state(state, loopback_only))
 }
 
-/// Refuses control requests from anything but loopback (unless `--allow-remote-control`),
-/// and POSTs that are not JSON.
-async fn loopback_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The refusal for a request from anything but loopback (unless `--allow-remote-control`):
+/// the control API and the developer portal change what the mock knows.
+pub(crate) fn remote_refused(state: &AppState, req: &Request) -> Option<Response> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    match peer {
-        Some(addr)
-            if !addr.ip().to_canonical().is_loopback() && !state.config().remote_control =>
-        {
-            ControlError {
-                status: StatusCode::FORBIDDEN,
-                error: "forbidden",
-                field: None,
-                rule: rules::CONTROL_REQUEST.id,
-                message: format!(
-                    "the control API answers loopback clients only, not {} (serve --allow-remote-control answers others, e.g. in a container)",
-                    addr.ip()
-                ),
-            }
-            .into_response()
-        }
-        // A browser sends a cross-site POST without a preflight only with a "simple" type
-        // (text/plain, a form): requiring JSON means a web page cannot reset the mock.
-        _ if req.method() == axum::http::Method::POST
-            && crate::media_type(req.headers()).as_deref() != Some("application/json") =>
-        {
-            ControlError {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                error: "unsupported_media_type",
-                field: None,
-                rule: rules::CONTROL_REQUEST.id,
-                message: "control POSTs take Content-Type: application/json, even with no body (a web page cannot send that cross-site)".to_owned(),
-            }
-            .into_response()
-        }
-        _ => next.run(req).await,
+        .map(|c| c.0)?;
+    if peer.ip().to_canonical().is_loopback() || state.config().remote_control {
+        return None;
     }
+    Some(
+        ControlError {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            field: None,
+            rule: rules::CONTROL_REQUEST.id,
+            message: format!(
+                "the control API and the developer portal answer loopback clients only, not {} (serve --allow-remote-control answers others, e.g. in a container)",
+                peer.ip()
+            ),
+        }
+        .into_response(),
+    )
+}
+
+/// Refuses control requests from anything but loopback (unless `--allow-remote-control`),
+/// and POSTs that are not JSON.
+async fn loopback_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(refused) = remote_refused(&state, &req) {
+        return refused;
+    }
+    // A browser sends a cross-site POST without a preflight only with a "simple" type
+    // (text/plain, a form): requiring JSON means a web page cannot reset the mock.
+    if req.method() == axum::http::Method::POST
+        && crate::media_type(req.headers()).as_deref() != Some("application/json")
+    {
+        return ControlError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            error: "unsupported_media_type",
+            field: None,
+            rule: rules::CONTROL_REQUEST.id,
+            message: "control POSTs take Content-Type: application/json, even with no body (a web page cannot send that cross-site)".to_owned(),
+        }
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Parses a JSON body strictly: known fields only. The content type was checked by

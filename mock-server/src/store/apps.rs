@@ -363,6 +363,17 @@ impl Apps {
         Ok(app.clone())
     }
 
+    /// Whether the user sees the app's extensions without subscribing: on its users list
+    /// directly or through a team or alias.
+    pub fn is_member(app: &App, user_id: &str, dir: &Directory) -> bool {
+        app.members.iter().any(|m| match m {
+            Member::User(id) => id == user_id,
+            Member::Group(g) => dir
+                .group(g)
+                .is_some_and(|g| g.members.iter().any(|u| u == user_id)),
+        })
+    }
+
     // ----- store entries -----------------------------------------------------------------
 
     pub fn entries(&self) -> &[StoreEntry] {

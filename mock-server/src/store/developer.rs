@@ -8,6 +8,7 @@
 //! alone (the token endpoint refuses the old secret, saying when it was replaced).
 
 use super::directory::resolve_owner;
+use super::extensions::{Extension, ExtensionForm};
 use super::usage::{Limited, Notification, Party, Refusal, Standing};
 use super::{apps::Apps, Store};
 use crate::clock::Instant;
@@ -161,6 +162,7 @@ impl Store {
         self.managed(client_id, as_user)?;
         let app = self.apps.delete(client_id, now)?;
         let grants = self.grants.retire_app(client_id, now);
+        self.extensions.remove_app(client_id);
         self.usage
             .set_rate_limit(Limited::App(client_id.to_owned()), None);
         Ok((app, grants))
@@ -338,6 +340,44 @@ impl Store {
             .entry(id)
             .map(|e| e.client_id.clone())
             .ok_or_else(|| ControlError::not_found(format!("no store entry has the id `{id}`")))
+    }
+
+    // ----- extensions --------------------------------------------------------------------
+
+    pub fn extensions_of(&self, client_id: &str) -> Vec<&Extension> {
+        self.extensions.of_app(client_id)
+    }
+
+    pub fn extension(&self, id: &str) -> Option<&Extension> {
+        self.extensions.get(id)
+    }
+
+    /// Adds an extension under the form's rules (the Extensions tab).
+    pub fn add_extension(
+        &mut self,
+        client_id: &str,
+        form: ExtensionForm,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<Extension, ControlError> {
+        self.managed(client_id, as_user)?;
+        self.extensions.add(form, client_id, now)
+    }
+
+    pub fn delete_extension(
+        &mut self,
+        id: &str,
+        as_user: Option<&str>,
+    ) -> Result<Extension, ControlError> {
+        let client_id = self
+            .extensions
+            .get(id)
+            .map(|e| e.client_id.clone())
+            .ok_or_else(|| ControlError::not_found(format!("no extension has the id `{id}`")))?;
+        self.managed(&client_id, as_user)?;
+        self.extensions
+            .remove(id)
+            .ok_or_else(|| ControlError::not_found(format!("no extension has the id `{id}`")))
     }
 
     // ----- API usage ---------------------------------------------------------------------

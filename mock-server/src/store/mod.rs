@@ -8,6 +8,9 @@
 //!   secret, scopes, users on the app, transfer, store entries, deletion.
 //! - `usage.rs` — API usage per company or user, annual limits, rate-limit windows, the
 //!   notifications outbox.
+//! - `extensions.rs` — app extensions: locations, contexts, the form's rules;
+//!   `placeholders.rs` — action URL placeholders and their substitution; `firing.rs` — an
+//!   extension fired as a click would, and the app's answer judged.
 //! - `developer.rs` — the developer settings as operations across rooms: who acts, what an
 //!   app edit does to grants, how a call is metered against its owner's plan.
 //! - `grants.rs` — grants, codes, token families, refresh rotation, revocation, access
@@ -35,9 +38,12 @@ mod apps;
 mod developer;
 mod directory;
 mod documents;
+pub mod extensions;
+pub mod firing;
 mod grants;
 mod graveyard;
 mod pending;
+mod placeholders;
 pub mod usage;
 
 pub use developer::Metered;
@@ -92,6 +98,7 @@ pub struct Store {
     api_keys: apikeys::ApiKeys,
     grants: grants::Grants,
     usage: usage::Usage,
+    extensions: extensions::Extensions,
     consent: Option<ConsentScript>,
     next_purge: Instant,
 }
@@ -112,6 +119,7 @@ impl Store {
             api_keys: apikeys::ApiKeys::new(&fixtures.api_keys, now),
             grants: grants::Grants::new(),
             usage: usage::Usage::default(),
+            extensions: extensions::Extensions::default(),
             consent,
             next_purge: Instant(0),
         };
@@ -416,6 +424,7 @@ impl Store {
             ("nonces", self.api_keys.nonces_len()),
             ("pending", self.pending.len()),
             ("usage", self.usage.len()),
+            ("extensions", self.extensions.len()),
         ];
         sizes.extend(self.grants.sizes());
         sizes

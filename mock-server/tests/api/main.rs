@@ -14,6 +14,7 @@ mod concurrency;
 mod connections;
 mod control;
 mod developer;
+mod extensions;
 mod fuzz;
 mod landing;
 mod limits;
