@@ -18,7 +18,8 @@
 //! - Parsing at the edge: [`form`] (strict form/query decoding), [`domain`] (scopes,
 //!   redirect URIs, credentials), [`fixtures`] and [`model`] (what the mock starts with).
 //! - [`landing`]: `GET /`, the page a newcomer opens first; [`inspector`]: the live
-//!   request log page (`/__mock/ui`) and the log as HAR.
+//!   request log page (`/__mock/ui`) and the log as HAR; [`portal`]: the developer settings
+//!   as HTML pages (`/developer`).
 //! - [`pages`]: the HTML templates; [`script`]: injected faults and triggers (scripted
 //!   events for tests and the conformance runner).
 
@@ -36,6 +37,7 @@ pub mod mask;
 pub mod model;
 pub mod oauth;
 pub mod pages;
+pub mod portal;
 pub mod record;
 pub mod rules;
 pub mod script;
@@ -94,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(control::routes(state.clone()))
         .merge(landing::routes())
+        .merge(portal::routes(state.clone()))
         .fallback(not_found)
         .layer(record::RecordLayer::new(state.clone()))
         .with_state(state)

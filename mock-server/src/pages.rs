@@ -32,6 +32,38 @@ pub fn environment(form_token: &str) -> Environment<'static> {
             "inspector.html",
             include_str!("../templates/inspector.html"),
         ),
+        (
+            "portal_base.html",
+            include_str!("../templates/portal_base.html"),
+        ),
+        (
+            "portal_home.html",
+            include_str!("../templates/portal_home.html"),
+        ),
+        (
+            "portal_apps.html",
+            include_str!("../templates/portal_apps.html"),
+        ),
+        (
+            "portal_app.html",
+            include_str!("../templates/portal_app.html"),
+        ),
+        (
+            "portal_secret.html",
+            include_str!("../templates/portal_secret.html"),
+        ),
+        (
+            "portal_fired.html",
+            include_str!("../templates/portal_fired.html"),
+        ),
+        (
+            "portal_keys.html",
+            include_str!("../templates/portal_keys.html"),
+        ),
+        (
+            "portal_usage.html",
+            include_str!("../templates/portal_usage.html"),
+        ),
     ];
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {

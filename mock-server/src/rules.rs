@@ -254,6 +254,9 @@ rules! {
     EXTENSION_RESPONSE = "extension-response", Must, DeveloperSettings,
         "A GET or POST action is answered within 180 seconds; with Show response the answer must be valid JSON; a part number generator answers JSON with id and partNumber.",
         "Answer the action promptly with a 2xx, and with a JSON body when Show response is on.";
+    REDIRECT_ONSHAPE_URI = "redirect-onshape-uri", Must, OauthGuide,
+        "An integrated cloud app opened from the Applications page gets redirectOnshapeUri with its OAuth URL, and sends the user there after a successful grant.",
+        "Read redirectOnshapeUri from the OAuth URL's query, keep it through the OAuth flow (in the state or the session), and redirect to it once the code is redeemed.";
     API_ANNUAL_LIMIT = "api-annual-limit", Must, ApiDocs,
         "API calls are limited per year by plan (Enterprise 10,000 per full user, Professional 5,000, Free, Standard and EDU Student 2,500), counted for the app's owner; only 2xx and 3xx responses count; over the limit the API answers 402.",
         "Make fewer calls (cache, batch), or raise the plan; company apps count toward the company, Developer Portal apps toward their user.";

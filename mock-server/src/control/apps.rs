@@ -47,6 +47,26 @@ pub fn routes() -> Router<AppState> {
             get(read_entry).post(update_entry).delete(delete_entry),
         )
         .route("/__mock/store-entries/{id}/publish", post(publish_entry))
+        .route("/__mock/launches", get(launches))
+}
+
+/// Integrated apps opened from the Applications page, and whether each sent the user back
+/// through `redirectOnshapeUri` after a grant.
+async fn launches(State(state): State<AppState>) -> Json<Value> {
+    let store = state.store();
+    let rows: Vec<Value> = store
+        .launches()
+        .map(|l| {
+            json!({
+                "id": l.id, "client_id": l.client_id,
+                "user": store.user(&l.user_id).map(|u| u.email.clone()),
+                "at": l.at.rfc3339(),
+                "returned_at": l.returned.map(|(at, _)| at.rfc3339()),
+                "granted_before_return": l.returned.map(|(_, g)| g),
+            })
+        })
+        .collect();
+    Json(json!({ "launches": rows }))
 }
 
 /// A JSON body whose optional `as` names the acting user; the rest parses strictly as `T`.

@@ -151,11 +151,21 @@ async fn fire(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let ctx: FireContext = json_body(&body)?;
+    fire_and_judge(&state, &id, &ctx).await.map(Json)
+}
+
+/// Fires the extension as `ctx` says and judges the answer (the control API's and the
+/// portal's Fire button).
+pub(crate) async fn fire_and_judge(
+    state: &AppState,
+    id: &str,
+    ctx: &FireContext,
+) -> Result<Value, ControlError> {
     let api_base = state
         .urls()
         .map_or_else(|| "http://127.0.0.1".to_owned(), |u| u.api.clone());
     // The store's lock is released before the app is called.
-    let prepared = state.store().prepare_fire(&id, &ctx, &api_base)?;
+    let prepared = state.store().prepare_fire(id, ctx, &api_base)?;
     let timeout = state.config().extension_timeout;
     let mut problems = prepared.problems.clone();
     let mut out = json!({
@@ -189,5 +199,5 @@ async fn fire(
         .map(|p| json!({ "rule": p.rule, "message": p.message }))
         .collect::<Vec<_>>());
     out["ok"] = json!(problems.is_empty());
-    Ok(Json(out))
+    Ok(out)
 }

@@ -33,4 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/token", any(token::token))
         .route("/account/applications", get(grants::page))
         .route("/account/applications/revoke", post(grants::revoke))
+        .route("/account/applications/open", get(grants::open))
+        .route("/account/applications/return/{id}", get(grants::returned))
 }

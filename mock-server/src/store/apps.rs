@@ -33,6 +33,20 @@ pub(super) struct Apps {
     entries: Vec<StoreEntry>,
     /// (client id, name, deleted at), oldest first.
     deleted: VecDeque<(String, String, Instant)>,
+    /// Integrated apps opened from the Applications page, newest last (at most 1,000).
+    launches: VecDeque<Launch>,
+}
+
+/// An integrated cloud app opened from the Applications page: the browser went to its OAuth
+/// URL with `redirectOnshapeUri`; `returned` once the app sent the user back there.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub at: Instant,
+    /// When the user came back, and whether a grant existed then.
+    pub returned: Option<(Instant, bool)>,
 }
 
 impl Apps {
@@ -44,6 +58,7 @@ impl Apps {
                 .collect(),
             entries: Vec::new(),
             deleted: VecDeque::new(),
+            launches: VecDeque::new(),
         }
     }
 
@@ -372,6 +387,36 @@ impl Apps {
                 .group(g)
                 .is_some_and(|g| g.members.iter().any(|u| u == user_id)),
         })
+    }
+
+    // ----- integrated apps opened from the Applications page -----------------------------
+
+    pub fn launch(&mut self, client_id: &str, user_id: &str, now: Instant) -> Launch {
+        let launch = Launch {
+            id: new_id(),
+            client_id: client_id.to_owned(),
+            user_id: user_id.to_owned(),
+            at: now,
+            returned: None,
+        };
+        self.launches.push_back(launch.clone());
+        while self.launches.len() > 1_000 {
+            self.launches.pop_front();
+        }
+        launch
+    }
+
+    /// The user came back through `redirectOnshapeUri`: the first return counts.
+    pub fn returned(&mut self, id: &str, granted: bool, now: Instant) -> Option<Launch> {
+        let launch = self.launches.iter_mut().find(|l| l.id == id)?;
+        if launch.returned.is_none() {
+            launch.returned = Some((now, granted));
+        }
+        Some(launch.clone())
+    }
+
+    pub fn launches(&self) -> impl Iterator<Item = &Launch> {
+        self.launches.iter()
     }
 
     // ----- store entries -----------------------------------------------------------------

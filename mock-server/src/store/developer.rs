@@ -7,10 +7,11 @@
 //! widen nothing until users authorize again; a regenerated secret leaves grants and tokens
 //! alone (the token endpoint refuses the old secret, saying when it was replaced).
 
+use super::apps::{Apps, Launch};
 use super::directory::resolve_owner;
 use super::extensions::{Extension, ExtensionForm};
 use super::usage::{Limited, Notification, Party, Refusal, Standing};
-use super::{apps::Apps, Store};
+use super::Store;
 use crate::clock::Instant;
 use crate::error::ControlError;
 use crate::model::{
@@ -340,6 +341,53 @@ impl Store {
             .entry(id)
             .map(|e| e.client_id.clone())
             .ok_or_else(|| ControlError::not_found(format!("no store entry has the id `{id}`")))
+    }
+
+    // ----- integrated cloud apps ------------------------------------------------------------
+
+    /// Opens an integrated cloud app for the user: the launch to send back through.
+    pub fn launch_app(
+        &mut self,
+        client_id: &str,
+        user_id: &str,
+        now: Instant,
+    ) -> Result<(Launch, String), ControlError> {
+        let app = self.apps.require(client_id)?;
+        let refuse = |m: String| {
+            ControlError::bad_request(rules::REDIRECT_ONSHAPE_URI, Some("client_id"), m)
+        };
+        if app.app_type != crate::model::AppType::IntegratedCloud {
+            return Err(refuse(format!(
+                "`{}` is a {}: only Integrated Cloud Apps are opened from the Applications page",
+                app.name,
+                app.app_type.label()
+            )));
+        }
+        let Some(url) = app.oauth_url.clone() else {
+            return Err(refuse(format!(
+                "`{}` has no OAuth URL yet (left blank for local work): set one in its settings",
+                app.name
+            )));
+        };
+        Ok((self.apps.launch(client_id, user_id, now), url))
+    }
+
+    /// The app sent the user back through `redirectOnshapeUri`; whether they had granted.
+    pub fn launch_returned(&mut self, id: &str, now: Instant) -> Option<Launch> {
+        let (client_id, user_id) = self
+            .apps
+            .launches()
+            .find(|l| l.id == id)
+            .map(|l| (l.client_id.clone(), l.user_id.clone()))?;
+        let granted = self
+            .grants
+            .of_user(&user_id)
+            .any(|(k, _, _)| k.client_id == client_id);
+        self.apps.returned(id, granted, now)
+    }
+
+    pub fn launches(&self) -> impl Iterator<Item = &Launch> {
+        self.apps.launches()
     }
 
     // ----- extensions --------------------------------------------------------------------

@@ -46,8 +46,9 @@ mod pending;
 mod placeholders;
 pub mod usage;
 
+pub use apps::Launch;
 pub use developer::Metered;
-pub use directory::{resolve_owner, CompanyChoice};
+pub use directory::{not_admin, resolve_owner, CompanyChoice};
 pub use documents::{visible_to as document_visible_to, MAX_DOCUMENTS, MAX_DOCUMENT_NAME};
 pub use grants::{
     GrantKey, GrantView, TokenInfo, Tokens, ACCESS_TOKEN_LEN, ACCESS_TOKEN_LIFETIME_SECS, CODE_LEN,
@@ -379,6 +380,18 @@ impl Store {
         user: &'a str,
     ) -> impl Iterator<Item = &'a Document> + 'a {
         self.documents.visible(company, user)
+    }
+
+    /// Every document the user can open: their companies' and their own account's.
+    pub fn documents_of_user<'a>(&'a self, user: &'a User) -> Vec<&'a Document> {
+        let mut out: Vec<&Document> = user
+            .companies
+            .iter()
+            .flat_map(|c| self.documents.visible(Some(c), &user.id))
+            .chain(self.documents.visible(None, &user.id))
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Any document by id, visible or not.

@@ -21,14 +21,14 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PHONE_WIDTH: u32 = 360;
 
 /// chromedriver; the test closes its session (which quits Chromium) before killing it.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     profile: std::path::PathBuf,
 }
 
 impl Driver {
-    fn start() -> Option<Driver> {
+    pub(crate) fn start() -> Option<Driver> {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
         let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.to_owned());
         if !std::path::Path::new(&chromium).exists() || !std::path::Path::new(&driver).exists() {
@@ -69,7 +69,7 @@ impl Driver {
         })
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| CHROMIUM.to_owned());
         // The closed network of CI machines: no background connections, no QUIC.
         let caps = json!({
@@ -138,7 +138,7 @@ async fn callback_listener() -> String {
     format!("http://localhost:{port}/cb")
 }
 
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     // Polled by hand: right after a click, a look-up can fail with "aborted by navigation"
     // while the next page loads; that is a reason to look again, not a failure.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -160,7 +160,7 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 /// The page fits a phone: nothing wider than the viewport, and the viewport is the phone's.
-async fn assert_fits(c: &Client, what: &str) {
+pub(crate) async fn assert_fits(c: &Client, what: &str) {
     let widths = c
         .execute(
             "return [document.documentElement.scrollWidth, window.innerWidth, getComputedStyle(document.body).fontFamily];",
@@ -200,13 +200,16 @@ async fn callback_code(c: &Client, redirect: &str) -> String {
     param(&at, "code").expect("a code on the callback")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pages_work_in_chromium_on_a_phone_sized_screen() {
+/// Runs `walk` in headless Chromium (skipped, with a message, without it outside CI), at most
+/// 180 s; a failure still closes the browser, so the test ends.
+pub(crate) async fn in_chromium<F>(what: &str, walk: impl FnOnce(Client) -> F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let Some(driver) = Driver::start() else {
         return;
     };
     let c = driver.browser().await;
-    // The walk runs as a task, so that a failure still closes the browser (and the test ends).
     let walked =
         tokio::time::timeout(Duration::from_secs(180), tokio::spawn(walk(c.clone()))).await;
     let _ = c.close().await;
@@ -214,9 +217,14 @@ async fn the_pages_work_in_chromium_on_a_phone_sized_screen() {
     match walked {
         Ok(Ok(())) => {}
         Ok(Err(failed)) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-        Ok(Err(failed)) => panic!("the browser walk did not finish: {failed}"),
-        Err(_) => panic!("the browser walk took more than 180 s"),
+        Ok(Err(failed)) => panic!("the {what} did not finish: {failed}"),
+        Err(_) => panic!("the {what} took more than 180 s"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_work_in_chromium_on_a_phone_sized_screen() {
+    in_chromium("browser walk", walk).await;
 }
 
 async fn walk(c: Client) {

@@ -675,3 +675,93 @@ async fn company_admins_manage_everyones_keys_and_users_their_own() {
         .await;
     assert_eq!(by_alice.status, 204, "{}", by_alice.body);
 }
+
+#[tokio::test]
+async fn an_integrated_app_opened_from_the_applications_page_must_send_the_user_back_after_a_grant()
+{
+    let m = spawn_mock().await;
+    let app = m
+        .post_json(
+            "/__mock/apps",
+            with(
+                registration("com.example.integrated"),
+                json!({ "type": "integrated-cloud", "oauth_url": "https://int.example.com/start?x=1", "owner": ACME }),
+            ),
+        )
+        .await
+        .json();
+    let c = creds(&app);
+    let page = m
+        .get("/account/applications?user=alice%40example.com")
+        .await;
+    assert!(page.body.contains("Open Bracket Checker"), "{}", page.body);
+
+    let open = format!(
+        "/account/applications/open?user=alice%40example.com&client_id={}",
+        c.client_id.replace('=', "%3D")
+    );
+    let opened = m.get(&open).await;
+    assert_eq!(opened.status, 302, "{}", opened.body);
+    assert!(opened
+        .location()
+        .starts_with("https://int.example.com/start?x=1&redirectOnshapeUri="));
+    let back = url::Url::parse(opened.location())
+        .expect("a URL")
+        .query_pairs()
+        .find(|(k, _)| k == "redirectOnshapeUri")
+        .map(|(_, v)| v.into_owned())
+        .expect("redirectOnshapeUri");
+    let back_path = back
+        .split_once("/account/")
+        .map(|(_, p)| format!("/account/{p}"))
+        .expect("a mock path");
+
+    // Back before any grant: refused, and recorded.
+    let early = m.get(&back_path).await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    assert!(
+        early.body.contains("redirect-onshape-uri"),
+        "{}",
+        early.body
+    );
+    let launches = m.get("/__mock/launches").await.json();
+    assert_eq!(launches["launches"][0]["granted_before_return"], false);
+
+    // Opened again, granted, then back: welcomed.
+    let opened = m.get(&open).await;
+    let back = opened
+        .location()
+        .split("redirectOnshapeUri=")
+        .nth(1)
+        .expect("param")
+        .to_owned();
+    let back = percent_encoding::percent_decode_str(&back)
+        .decode_utf8_lossy()
+        .into_owned();
+    let back_path = back
+        .split_once("/account/")
+        .map(|(_, p)| format!("/account/{p}"))
+        .expect("a mock path");
+    m.tokens(c).await;
+    let welcomed = m.get(&back_path).await;
+    assert_eq!(welcomed.status, 200, "{}", welcomed.body);
+    assert!(
+        welcomed.body.contains("Back in Onshape from"),
+        "{}",
+        welcomed.body
+    );
+
+    // Only integrated apps with an OAuth URL are opened.
+    let refused = m
+        .get(&format!(
+            "/account/applications/open?user=alice%40example.com&client_id={}",
+            WEB.client_id.replace('=', "%3D")
+        ))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("redirect-onshape-uri"),
+        "{}",
+        refused.body
+    );
+}

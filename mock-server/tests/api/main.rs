@@ -19,6 +19,7 @@ mod fuzz;
 mod landing;
 mod limits;
 mod pages;
+mod portal;
 mod properties;
 mod robustness;
 mod rule_coverage;
