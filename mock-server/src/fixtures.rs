@@ -411,6 +411,29 @@ mod tests {
     }
 
     #[test]
+    fn seats_default_to_the_companys_full_users() {
+        let text = DEFAULT_TOML
+            .replace("seats = 500\n", "")
+            .replace("seats = 50\n", "");
+        let f = Fixtures::parse(&text).expect("parses");
+        let seats = |id: &str| f.companies.iter().find(|c| c.id == id).map(|c| c.seats);
+        assert_eq!(seats("c0ffee00000000000000a11a"), Some(2), "Alice and Bob");
+        assert_eq!(
+            seats("c0ffee00000000000000b22b"),
+            Some(1),
+            "Bob; Carol is a light user"
+        );
+        let builtin = Fixtures::builtin();
+        assert_eq!(builtin.companies[0].seats, 500, "the default file's seats");
+        let err = Fixtures::parse(&DEFAULT_TOML.replace(
+            "admins = [\"bob@example.com\"]",
+            "admins = [\"carol@example.com\"]",
+        ))
+        .expect_err("a light admin");
+        assert!(err.to_string().contains("full user"), "{err}");
+    }
+
+    #[test]
     fn bad_fixtures_name_the_problem() {
         let err =
             Fixtures::parse("[[companies]]\nid = \"x\"\nname = \"X\"\n").expect_err("short id");

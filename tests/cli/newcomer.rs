@@ -450,7 +450,7 @@ fn readmes_api_limits_example_runs_as_written() {
     assert!(
         stdout
             .to_ascii_lowercase()
-            .contains("x-rate-limit-remaining: 15000"),
+            .contains("x-rate-limit-remaining: 3750000"),
         "{stdout}"
     );
     assert!(

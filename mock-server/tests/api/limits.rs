@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// Acme: enterprise, two full users → 20,000 calls a year.
-const ACME_LIMIT: u64 = 20_000;
+/// Acme: enterprise, 500 seats → 5,000,000 calls a year.
+const ACME_LIMIT: u64 = 5_000_000;
 
 fn remaining(r: &Resp) -> u64 {
     r.header("x-rate-limit-remaining")

@@ -261,7 +261,7 @@ async fn walk(c: Client) {
 
     // Usage.
     click(&c, "nav.portal a[href*='/usage']").await;
-    assert!(text(&c, "#standing").await.contains("of 20000"));
+    assert!(text(&c, "#standing").await.contains("of 5000000"));
     assert_fits(&c, "portal: usage").await;
 
     // Delete the app: back on the list, without it.
