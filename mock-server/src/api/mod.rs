@@ -25,6 +25,7 @@ use crate::state::AppState;
 use crate::store::TokenInfo;
 
 pub mod apikey;
+mod metering;
 pub mod signing;
 
 /// The newest API version the mock knows (the newest published clients call v17).
@@ -53,91 +54,13 @@ async fn dispatch(
     let here = stack.as_ref().map_or(crate::DEFAULT_STACK, |s| &*s.0 .0);
     let mut resp = match authenticate(&state, here, &method, &uri, &headers, &body) {
         Err(e) => e.into_response(),
-        Ok(token) => metered(&state, &token, || {
+        Ok(token) => metering::metered(&state, &token, || {
             handle(&state, &method, &uri, &headers, &route, &token, &body)
                 .unwrap_or_else(IntoResponse::into_response)
         }),
     };
     if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
         resp.headers_mut().insert("x-api-version", v);
-    }
-    resp
-}
-
-/// Runs an authenticated call under the limits of whoever it counts toward
-/// ([`Store::party_of`](crate::store::Store::party_of)): a short-term window over → 429 with
-/// `Retry-After`; the year's calls spent → 402; else the call, counted if it answered 2xx or
-/// 3xx. `X-Rate-Limit-Remaining` says the smallest of the year's and the window's remaining.
-fn metered(state: &AppState, token: &TokenInfo, call: impl FnOnce() -> Response) -> Response {
-    use crate::store::usage::{Limited, Refusal};
-    let now = state.clock().now();
-    let admitted = state.store().admit_call(token, now);
-    let (mut resp, remaining) = match admitted {
-        Ok(m) => {
-            let resp = call();
-            let counts = resp.status().is_success() || resp.status().is_redirection();
-            let mut store = state.store();
-            let remaining = if counts {
-                store.count_call(&m, now)
-            } else {
-                store.remaining(&m, now)
-            };
-            (resp, remaining)
-        }
-        Err((
-            Refusal::RateLimited {
-                on,
-                limit,
-                retry_after,
-            },
-            _,
-        )) => {
-            let what = match &on {
-                Limited::Company(c) => {
-                    let name = state.store().company(c).map(|c| c.name.clone());
-                    format!("the company {}", name.as_deref().unwrap_or(c))
-                }
-                Limited::App(a) => {
-                    let name = state.store().app(a).map(|a| a.name.clone());
-                    format!("the application {}", name.as_deref().unwrap_or(a))
-                }
-            };
-            let mut resp = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                rules::API_RATE_LIMIT,
-                format!("rate limited: {what} may make {} calls per {} s", limit.calls, limit.per_seconds),
-            )
-            .hint(format!("Wait {retry_after} s (Retry-After) before calling again; retrying sooner is refused the same way."))
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            (resp, 0)
-        }
-        Err((Refusal::Annual(s), _)) => {
-            let party = state.store().party_of(token);
-            let whose = match &party {
-                crate::store::usage::Party::Company(c) => state
-                    .store()
-                    .company(c)
-                    .map_or_else(|| c.clone(), |c| format!("the company {}", c.name)),
-                crate::store::usage::Party::User(u) => state
-                    .store()
-                    .user(u)
-                    .map_or_else(|| u.clone(), |u| format!("{}'s own account", u.email)),
-            };
-            let resp = ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                rules::API_ANNUAL_LIMIT,
-                format!("the annual API call limit is reached: {whose} has made {} of {} calls this year", s.calls, s.limit),
-            )
-            .hint("Only 2xx and 3xx calls count, per company for company apps and keys and per user for Developer Portal apps: make fewer calls (cache, batch) or raise the plan. The mock's usage resets on 1 January, or set it with POST /__mock/usage.")
-            .into_response();
-            (resp, 0)
-        }
-    };
-    if let Ok(v) = HeaderValue::from_str(&remaining.to_string()) {
-        resp.headers_mut().insert("x-rate-limit-remaining", v);
     }
     resp
 }

@@ -8,6 +8,7 @@
 //! - `apps.rs`: OAuth applications — list, create (the secret once), details with tabs
 //!   (settings with transfer, store entry and delete; keys and secret; permissions;
 //!   extensions with a Fire button; users).
+//! - `actions.rs`: the forms of the details page (and the Fire button's result page).
 //! - `keys.rs`: API keys (create with the secret once, delete) and API usage with the
 //!   notifications.
 //!
@@ -31,6 +32,7 @@ use crate::rules;
 use crate::state::AppState;
 use crate::store::Store;
 
+mod actions;
 mod apps;
 mod keys;
 
@@ -41,7 +43,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/developer/{ctx}/apps/{client_id}", get(apps::details))
         .route(
             "/developer/{ctx}/apps/{client_id}/{action}",
-            post(apps::act),
+            post(actions::act),
         )
         .route("/developer/{ctx}/keys", get(keys::page).post(keys::create))
         .route("/developer/{ctx}/keys/delete", post(keys::delete))

@@ -12,7 +12,7 @@
 //!   `placeholders.rs` — action URL placeholders and their substitution; `firing.rs` — an
 //!   extension fired as a click would, and the app's answer judged.
 //! - `developer.rs` — the developer settings as operations across rooms: who acts, what an
-//!   app edit does to grants, how a call is metered against its owner's plan.
+//!   app edit does to grants; `metering.rs` — how a call is metered against its owner's plan.
 //! - `grants.rs` — grants, codes, token families, refresh rotation, revocation, access
 //!   token authentication; `graveyard.rs` — retired tokens, remembered to explain their use.
 //! - `pending.rs` — authorizations waiting on the login and consent pages.
@@ -42,12 +42,12 @@ pub mod extensions;
 pub mod firing;
 mod grants;
 mod graveyard;
+mod metering;
 mod pending;
 mod placeholders;
 pub mod usage;
 
 pub use apps::Launch;
-pub use developer::Metered;
 pub use directory::{not_admin, resolve_owner, CompanyChoice};
 pub use documents::{visible_to as document_visible_to, MAX_DOCUMENTS, MAX_DOCUMENT_NAME};
 pub use grants::{
@@ -56,6 +56,7 @@ pub use grants::{
     REFRESH_TOKEN_LEN, TOMBSTONE_MEMORY_SECS,
 };
 pub use graveyard::Retired;
+pub use metering::Metered;
 use pending::PendingAuthorizations;
 pub use pending::{Gone, Pending, MAX_PENDING, PENDING_LIFETIME_SECS};
 

@@ -281,3 +281,56 @@ async fn walk(c: Client) {
         "gone from the list"
     );
 }
+
+#[tokio::test]
+async fn a_store_entry_made_on_the_page_can_be_seen_by_chosen_teams() {
+    let m = spawn_mock().await;
+    let client = WEB.client_id.replace('=', "%3D");
+    let page = m
+        .get(&format!(
+            "/developer/{ACME}/apps/{client}?as=alice%40example.com&tab=settings"
+        ))
+        .await;
+    assert!(page.body.contains("Automation (team)"), "{}", page.body);
+    let csrf = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a csrf field")
+        .to_owned();
+    let post = |extra: &[(&str, &str)]| {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("as", ALICE),
+            ("type", "connected-cloud"),
+            ("category", "Data management"),
+            ("support_url", "https://previewer.example.com/help"),
+            ("support_email", "help@previewer.example.com"),
+            ("vendor", "Acme"),
+            ("version", "3.1"),
+        ];
+        fields.extend_from_slice(extra);
+        mock_server::form::encode(&fields)
+    };
+    let path = format!("/developer/{ACME}/apps/{client}/store-entry");
+    let refused = m.post_form(&path, post(&[("visibility", "teams")])).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("store-entry"), "{}", refused.body);
+    let made = m
+        .post_form(
+            &path,
+            post(&[
+                ("visibility", "teams"),
+                ("teams", "7ea40000000000000000a11a"),
+            ]),
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let entries = m.get("/__mock/store-entries").await.json();
+    assert_eq!(entries["entries"][0]["visibility"], "teams");
+    assert_eq!(
+        entries["entries"][0]["teams"],
+        serde_json::json!(["7ea40000000000000000a11a"])
+    );
+}
