@@ -184,6 +184,11 @@ impl AppType {
         }
     }
 
+    /// The type named as [`AppType::as_str`] writes it (a form's value).
+    pub fn parse(s: &str) -> Option<AppType> {
+        AppType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
     pub const ALL: [AppType; 3] = [
         AppType::IntegratedCloud,
         AppType::ConnectedCloud,

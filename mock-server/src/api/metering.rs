@@ -64,8 +64,7 @@ pub(super) fn metered(
             }
             (resp, 0)
         }
-        Err((Refusal::Annual(s), _)) => {
-            let party = state.store().party_of(token);
+        Err((Refusal::Annual(s), party)) => {
             let whose = match &party {
                 crate::store::usage::Party::Company(c) => state
                     .store()

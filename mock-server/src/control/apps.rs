@@ -200,9 +200,7 @@ async fn read(
     Path(client_id): Path<String>,
 ) -> Result<Json<Value>, ControlError> {
     let store = state.store();
-    let app = store.app(&client_id).ok_or_else(|| {
-        ControlError::not_found(format!("no application has the client id `{client_id}`"))
-    })?;
+    let app = store.require_app(&client_id)?;
     Ok(Json(app_json(&store, app)))
 }
 

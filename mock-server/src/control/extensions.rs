@@ -52,11 +52,7 @@ async fn list(
     Path(client_id): Path<String>,
 ) -> Result<Json<Value>, ControlError> {
     let store = state.store();
-    if store.app(&client_id).is_none() {
-        return Err(ControlError::not_found(format!(
-            "no application has the client id `{client_id}`"
-        )));
-    }
+    store.require_app(&client_id)?;
     let rows: Vec<Value> = store
         .extensions_of(&client_id)
         .into_iter()

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::apps::{details_page, lines, secret_page};
-use super::{field, fields, posted, render, see_other, who, Page, Who};
+use super::{field, fields, form_type, posted, render, see_other, who, Page, Who};
 use crate::error::ControlError;
-use crate::model::{AppSettings, AppType, StoreEntryForm};
+use crate::model::{AppSettings, StoreEntryForm};
 use crate::state::AppState;
 use crate::store::extensions::ExtensionForm;
 use crate::store::firing::FireContext;
@@ -47,13 +47,13 @@ pub async fn act(
         )))
     };
     let result: Result<Response, ControlError> = match action.as_str() {
-        "settings" => {
+        "settings" => form_type(&form).and_then(|app_type| {
             let edit = AppSettings {
                 name: Some(field(&form, "name").to_owned()),
                 summary: Some(field(&form, "summary").to_owned()),
                 primary_format: Some(field(&form, "primary_format").to_owned()),
                 redirect_urls: Some(lines(field(&form, "redirect_urls"))),
-                app_type: serde_json::from_value(serde_json::json!(field(&form, "type"))).ok(),
+                app_type: Some(app_type),
                 oauth_url: Some(field(&form, "oauth_url").to_owned()),
                 supports_collaboration: Some(field(&form, "supports_collaboration") == "on"),
             };
@@ -61,7 +61,7 @@ pub async fn act(
                 .store()
                 .update_app(&client_id, edit, me)
                 .map(|_| back("Settings saved."))
-        }
+        }),
         "scopes" => state
             .store()
             .set_app_scopes(&client_id, &fields(&form, "scope"), me, now)
@@ -96,10 +96,9 @@ pub async fn act(
             .store()
             .delete_app(&client_id, me, now)
             .map(|_| see_other(who.link("apps"))),
-        "store-entry" => {
+        "store-entry" => form_type(&form).and_then(|app_type| {
             let entry = StoreEntryForm {
-                app_type: serde_json::from_value(serde_json::json!(field(&form, "type")))
-                    .unwrap_or(AppType::ConnectedCloud),
+                app_type,
                 category: field(&form, "category").to_owned(),
                 visibility: Some(field(&form, "visibility").to_owned()).filter(|v| !v.is_empty()),
                 teams: fields(&form, "teams"),
@@ -113,7 +112,7 @@ pub async fn act(
                 .store()
                 .create_store_entry(&client_id, entry, me, now)
                 .map(|_| back("Store entry created (private)."))
-        }
+        }),
         "store-entry-delete" => {
             let id = state
                 .store()
@@ -178,25 +177,13 @@ async fn fire(state: &AppState, who: &Who, client_id: &str, form: &crate::form::
     let opt = |n: &str| Some(field(form, n).trim().to_owned()).filter(|v| !v.is_empty());
     let ctx = FireContext {
         user: who.user.email.clone(),
-        company_id: match &who.ctx {
-            super::Ctx::Company(c) => Some(c.id.clone()),
-            super::Ctx::Me => None,
-        },
+        company_id: who.company_id(),
         document_id: field(form, "document_id").to_owned(),
         wvm: None,
         wvm_id: None,
         element_id: opt("element_id"),
-        tab_element_id: None,
-        microversion_id: None,
         part_id: opt("part_id"),
-        part_number: None,
-        revision: None,
-        feature_id: None,
-        node_id: None,
-        occurrence_path: None,
-        configuration: None,
-        mime_type: None,
-        locale: None,
+        ..FireContext::default()
     };
     let id = field(form, "extension").to_owned();
     let out = match crate::control::extensions::fire_and_judge(state, &id, &ctx).await {

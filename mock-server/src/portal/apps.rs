@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use super::{field, fields, posted, query_as, render, scope_boxes, who, Page, PageError, Who};
+use super::{
+    field, fields, form_type, posted, query_as, render, scope_boxes, who, Page, PageError, Who,
+};
 use crate::domain::ScopeSet;
 use crate::error::ControlError;
 use crate::model::{App, AppRegistration, AppType, Member};
@@ -112,15 +114,7 @@ pub async fn create(
     let reg_result = {
         let mut store = state.store();
         who(&store, Some(&as_user), &ctx).and_then(|w| {
-            let app_type =
-                serde_json::from_value::<AppType>(serde_json::json!(field(&form, "type")))
-                    .map_err(|_| {
-                        ControlError::bad_request(
-                            crate::rules::CONTROL_REQUEST,
-                            Some("type"),
-                            "choose a type",
-                        )
-                    })?;
+            let app_type = form_type(&form)?;
             let reg = AppRegistration {
                 name: field(&form, "name").to_owned(),
                 summary: field(&form, "summary").to_owned(),
@@ -307,10 +301,7 @@ pub(super) fn details_page(
             }
         })
         .collect();
-    let company = match &who.ctx {
-        super::Ctx::Company(c) => Some(c.id.clone()),
-        super::Ctx::Me => None,
-    };
+    let company = who.company_id();
     let mut candidates: Vec<minijinja::Value> = store
         .users()
         .iter()

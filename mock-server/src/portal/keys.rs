@@ -8,13 +8,13 @@ use axum::response::Response;
 
 use super::apps::secret_page;
 use super::{
-    field, fields, posted, query_as, render, scope_boxes, see_other, who, Ctx, Page, PageError, Who,
+    field, fields, posted, query_as, render, scope_boxes, see_other, who, Ctx, Page, PageError,
 };
 use crate::domain::ScopeSet;
 use crate::error::ControlError;
 use crate::state::AppState;
 use crate::store::apikeys::NewKey;
-use crate::store::usage::{Limited, Party};
+use crate::store::usage::Limited;
 
 /// `GET /developer/{ctx}/keys?as=`.
 pub async fn page(State(state): State<AppState>, Path(ctx): Path<String>, uri: Uri) -> Response {
@@ -36,7 +36,7 @@ fn keys_page(
             return super::refused(state, &e);
         }
     };
-    let company = company_id(&who);
+    let company = who.company_id();
     let keys: Vec<_> = store
         .api_keys()
         .list()
@@ -75,13 +75,6 @@ fn keys_page(
     )
 }
 
-fn company_id(who: &Who) -> Option<String> {
-    match &who.ctx {
-        Ctx::Company(c) => Some(c.id.clone()),
-        Ctx::Me => None,
-    }
-}
-
 /// `POST /developer/{ctx}/keys`: the create form; the secret key shown once.
 pub async fn create(
     State(state): State<AppState>,
@@ -97,40 +90,25 @@ pub async fn create(
     let created = {
         let mut store = state.store();
         who(&store, Some(&as_user), &ctx).and_then(|w| {
-            let bad = |f: &str, m: &str| {
-                ControlError::bad_request(crate::rules::CONTROL_REQUEST, Some(f), m)
-            };
-            let name = field(&form, "name").trim().to_owned();
-            if name.is_empty() || name.chars().count() > 256 {
-                return Err(bad("name", "a key needs a name of 1 to 256 characters"));
-            }
             let scopes = crate::model::permission_scopes(&fields(&form, "scope"))?;
-            let user = store
+            let user_id = store
                 .user_by_email(field(&form, "user"))
-                .cloned()
-                .ok_or_else(|| bad("user", "choose a user"))?;
-            let company = company_id(&w);
-            if company
-                .as_ref()
-                .is_some_and(|c| !user.companies.contains(c))
-                || (company.is_none() && user.id != w.user.id)
-            {
-                return Err(bad(
-                    "user",
-                    "the key's user must be in this company (or be you, in the Developer Portal)",
-                ));
-            }
-            store.check_key_manager(Some(&w.user.email), &user.id, company.as_deref())?;
-            let key = store.create_api_key(
-                NewKey {
-                    name,
-                    user_id: user.id,
-                    company_id: company,
-                    scopes,
-                    stack: crate::server::DEFAULT_STACK.to_owned(),
-                },
-                now,
-            );
+                .map(|u| u.id.clone())
+                .ok_or_else(|| {
+                    ControlError::bad_request(
+                        crate::rules::CONTROL_REQUEST,
+                        Some("user"),
+                        "choose a user",
+                    )
+                })?;
+            let new = NewKey {
+                name: field(&form, "name").trim().to_owned(),
+                user_id,
+                company_id: w.company_id(),
+                scopes,
+                stack: crate::server::DEFAULT_STACK.to_owned(),
+            };
+            let key = store.create_api_key_as(new, Some(&w.user.email), now)?;
             Ok((w, key))
         })
     };
@@ -164,16 +142,7 @@ pub async fn delete(
     let result = {
         let mut store = state.store();
         who(&store, Some(&as_user), &ctx).and_then(|w| {
-            let access = field(&form, "access_key");
-            let key = store
-                .api_keys()
-                .list()
-                .into_iter()
-                .find(|k| k.access_key == access)
-                .map(|k| (k.user_id.clone(), k.company_id.clone()))
-                .ok_or_else(|| ControlError::not_found("no API key has this access key"))?;
-            store.check_key_manager(Some(&w.user.email), &key.0, key.1.as_deref())?;
-            store.delete_api_key(access, now);
+            store.delete_api_key_as(field(&form, "access_key"), Some(&w.user.email), now)?;
             Ok(w)
         })
     };
@@ -195,10 +164,7 @@ pub async fn usage(State(state): State<AppState>, Path(ctx): Path<String>, uri: 
             return super::refused(&state, &e);
         }
     };
-    let party = match &who.ctx {
-        Ctx::Company(c) => Party::Company(c.id.clone()),
-        Ctx::Me => Party::User(who.user.id.clone()),
-    };
+    let party = who.party();
     let s = store.standing(&party, now);
     let percent = s
         .calls
@@ -216,15 +182,7 @@ pub async fn usage(State(state): State<AppState>, Path(ctx): Path<String>, uri: 
             .map(|(_, l)| format!("{} calls per {} s", l.calls, l.per_seconds)),
         Ctx::Me => None,
     };
-    let recipients: Vec<String> = match &who.ctx {
-        Ctx::Company(c) => c
-            .admins
-            .iter()
-            .filter_map(|id| store.user(id))
-            .map(|u| u.email.clone())
-            .collect(),
-        Ctx::Me => vec![who.user.email.clone()],
-    };
+    let recipients = store.recipients(&party);
     let notifications: Vec<_> = store
         .notifications()
         .rev()

@@ -89,6 +89,23 @@ impl Who {
         }
     }
 
+    /// The company whose settings these are; `None` in the Developer Portal.
+    pub fn company_id(&self) -> Option<String> {
+        match &self.ctx {
+            Ctx::Company(c) => Some(c.id.clone()),
+            Ctx::Me => None,
+        }
+    }
+
+    /// Whose API limits the settings' apps and keys count toward.
+    pub fn party(&self) -> crate::store::usage::Party {
+        use crate::store::usage::Party;
+        match &self.ctx {
+            Ctx::Company(c) => Party::Company(c.id.clone()),
+            Ctx::Me => Party::User(self.user.id.clone()),
+        }
+    }
+
     /// What `POST /__mock/apps` takes as `owner`.
     pub fn owner_arg(&self) -> String {
         match &self.ctx {
@@ -279,6 +296,13 @@ pub(crate) fn posted(
 /// A field of a posted form ("" when absent or repeated).
 pub(crate) fn field<'a>(form: &'a Form, name: &str) -> &'a str {
     form.value(name).ok().flatten().unwrap_or("")
+}
+
+/// The form's application type (`type`), one of the select's values.
+pub(crate) fn form_type(form: &Form) -> Result<crate::model::AppType, ControlError> {
+    crate::model::AppType::parse(field(form, "type")).ok_or_else(|| {
+        ControlError::bad_request(rules::CONTROL_REQUEST, Some("type"), "choose a type")
+    })
 }
 
 /// Every value of a repeated field (checkboxes).

@@ -10,7 +10,7 @@
 use super::apps::{Apps, Launch};
 use super::directory::resolve_owner;
 use super::extensions::{Extension, ExtensionForm};
-use super::usage::{Limited, Notification};
+use super::usage::{Limited, Notification, Party};
 use super::Store;
 use crate::clock::Instant;
 use crate::error::ControlError;
@@ -45,10 +45,64 @@ impl Store {
         Ok(app)
     }
 
+    /// Creates an API key under the settings page's rules: a name of 1 to 256 characters, the
+    /// key's company one of its user's, and `as_user` (when named) allowed to manage it. The
+    /// secret joins the masking pass.
+    pub fn create_api_key_as(
+        &mut self,
+        new: super::apikeys::NewKey,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<super::apikeys::ApiKey, ControlError> {
+        let bad = |field: &str, m: String| {
+            ControlError::bad_request(rules::CONTROL_REQUEST, Some(field), m)
+        };
+        if new.name.trim().is_empty() || new.name.chars().count() > 256 {
+            return Err(bad(
+                "name",
+                "a key needs a name of 1 to 256 characters".into(),
+            ));
+        }
+        let user = self
+            .user(&new.user_id)
+            .ok_or_else(|| bad("user", format!("no user has the id `{}`", new.user_id)))?;
+        if let Some(c) = new
+            .company_id
+            .as_deref()
+            .filter(|c| !user.companies.iter().any(|u| u == c))
+        {
+            return Err(bad(
+                "company_id",
+                format!("{} is not in company `{c}`", user.email),
+            ));
+        }
+        self.check_key_manager(as_user, &new.user_id, new.company_id.as_deref())?;
+        Ok(self.create_api_key(new, now))
+    }
+
+    /// Deletes an API key, when `as_user` (if named) may manage it: it stops working at once.
+    pub fn delete_api_key_as(
+        &mut self,
+        access_key: &str,
+        as_user: Option<&str>,
+        now: Instant,
+    ) -> Result<(), ControlError> {
+        let (user_id, company_id) = self
+            .api_keys
+            .list()
+            .into_iter()
+            .find(|k| k.access_key == access_key)
+            .map(|k| (k.user_id.clone(), k.company_id.clone()))
+            .ok_or_else(|| ControlError::not_found("no API key has this access key"))?;
+        self.check_key_manager(as_user, &user_id, company_id.as_deref())?;
+        self.delete_api_key(access_key, now);
+        Ok(())
+    }
+
     /// Whether `as_user` (when named) may create or delete a key of `user_id` in `company_id`:
     /// the company's admins manage its keys ("for anyone in the company"), a user their own
     /// individual keys.
-    pub fn check_key_manager(
+    fn check_key_manager(
         &self,
         as_user: Option<&str>,
         user_id: &str,
@@ -185,12 +239,7 @@ impl Store {
                     )));
                 }
             }
-            let admins = company
-                .admins
-                .iter()
-                .filter_map(|id| self.user(id))
-                .map(|u| u.email.clone())
-                .collect();
+            let admins = self.recipients(&Party::Company(company.id.clone()));
             (
                 Owner::Company(company.id.clone()),
                 admins,

@@ -16,7 +16,7 @@ use crate::model::Plan;
 use crate::rules;
 
 /// Where and by whom the extension is clicked.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FireContext {
     /// The user's email.
@@ -146,11 +146,9 @@ impl Store {
             ));
         }
         let doc = self
-            .document(&ctx.document_id)
-            .filter(|d| match &d.company {
-                Some(c) => user.companies.contains(c),
-                None => d.owner == user.id,
-            })
+            .documents_of_user(user)
+            .into_iter()
+            .find(|d| d.id == ctx.document_id)
             .ok_or_else(|| {
                 bad(
                     "document_id",

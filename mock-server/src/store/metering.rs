@@ -55,12 +55,12 @@ impl Store {
     }
 
     /// Admits a call before it is handled: the company's and the app's short-term limits,
-    /// then the annual limit. The refusal comes with the party's standing.
+    /// then the annual limit. The refusal comes with whose limits they were.
     pub fn admit_call(
         &mut self,
         token: &TokenInfo,
         now: Instant,
-    ) -> Result<Metered, (Refusal, Standing)> {
+    ) -> Result<Metered, (Refusal, Party)> {
         let party = self.party_of(token);
         let limit = self.annual_limit(&party);
         let mut limited = Vec::with_capacity(2);
@@ -78,10 +78,7 @@ impl Store {
                 counts,
                 window_remaining,
             }),
-            Err(r) => {
-                let standing = self.usage.standing(&party, limit, now);
-                Err((r, standing))
-            }
+            Err(r) => Err((r, party)),
         }
     }
 
@@ -108,25 +105,34 @@ impl Store {
             .map_or(standing.remaining(), |w| w.min(standing.remaining()))
     }
 
+    /// Who is told about a party's usage (or a transfer to it): a company's admins, or the
+    /// user.
+    pub fn recipients(&self, party: &Party) -> Vec<String> {
+        match party {
+            Party::Company(c) => self.company(c).map_or_else(Vec::new, |company| {
+                company
+                    .admins
+                    .iter()
+                    .filter_map(|id| self.user(id))
+                    .map(|u| u.email.clone())
+                    .collect()
+            }),
+            Party::User(u) => self.user(u).map(|u| u.email.clone()).into_iter().collect(),
+        }
+    }
+
     fn notify_usage(&mut self, party: &Party, threshold: u64, standing: Standing, now: Instant) {
-        let (to, whose) = match party {
+        let whose = match party {
             Party::Company(c) => match self.company(c) {
-                Some(company) => (
-                    company
-                        .admins
-                        .iter()
-                        .filter_map(|id| self.user(id))
-                        .map(|u| u.email.clone())
-                        .collect(),
-                    company.name.clone(),
-                ),
+                Some(company) => company.name.clone(),
                 None => return,
             },
             Party::User(u) => match self.user(u) {
-                Some(user) => (vec![user.email.clone()], format!("{}'s account", user.name)),
+                Some(user) => format!("{}'s account", user.name),
                 None => return,
             },
         };
+        let to = self.recipients(party);
         self.usage.notify(Notification {
             at: now,
             to,

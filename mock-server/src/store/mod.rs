@@ -195,6 +195,11 @@ impl Store {
         self.apps.get(client_id)
     }
 
+    /// The app, or the control API's 404 (which names an app that was deleted).
+    pub fn require_app(&self, client_id: &str) -> Result<&App, crate::error::ControlError> {
+        self.apps.require(client_id)
+    }
+
     pub fn apps(&self) -> impl Iterator<Item = &App> {
         self.apps.iter()
     }

@@ -7,7 +7,7 @@ use mock_server::form::encode;
 use crate::helpers::*;
 
 /// The value of `<input … name="NAME" value="…">` or the first `name="NAME" value="…"`.
-fn input_value(html: &str, name: &str) -> String {
+pub(crate) fn input_value(html: &str, name: &str) -> String {
     let key = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&key)

@@ -8,6 +8,7 @@ use fantoccini::{Client, Locator};
 
 use crate::browser::{assert_fits, in_chromium, wait_for};
 use crate::helpers::*;
+use crate::pages::input_value;
 
 #[tokio::test]
 async fn settings_open_only_to_their_admins_and_forged_posts_change_nothing() {
@@ -41,13 +42,7 @@ async fn settings_open_only_to_their_admins_and_forged_posts_change_nothing() {
     let page = m
         .get(&format!("/developer/{ACME}/apps?as=alice%40example.com"))
         .await;
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a csrf field")
-        .to_owned();
+    let csrf = input_value(&page.body, "csrf");
     let form = |token: &str| {
         mock_server::form::encode(&[
             ("csrf", token),
@@ -292,13 +287,7 @@ async fn a_store_entry_made_on_the_page_can_be_seen_by_chosen_teams() {
         ))
         .await;
     assert!(page.body.contains("Automation (team)"), "{}", page.body);
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a csrf field")
-        .to_owned();
+    let csrf = input_value(&page.body, "csrf");
     let post = |extra: &[(&str, &str)]| {
         let mut fields = vec![
             ("csrf", csrf.as_str()),
