@@ -7,8 +7,9 @@ mod logging;
 mod token;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -116,6 +117,11 @@ struct Serve {
     /// them, with the format documented, as a file to start from).
     #[arg(long, value_name = "FILE")]
     fixtures: Option<PathBuf>,
+    /// Onshape's OpenAPI document (`curl -o onshape-openapi.json
+    /// https://cad.onshape.com/api/openapi`): serve every operation it lists, with its
+    /// scopes, parameters and body schema checked. Without it: sessioninfo and documents.
+    #[arg(long, value_name = "FILE")]
+    openapi: Option<PathBuf>,
     /// `real`: system time plus what the control API adds; `frozen`: time moves only when
     /// POST /__mock/clock/advance moves it.
     #[arg(long, value_enum, default_value_t = ClockArg::Real)]
@@ -431,6 +437,7 @@ fn serve_logged(args: Serve) -> anyhow::Result<()> {
     let fixtures = read_fixtures(args.fixtures.as_deref())?;
     let config = Config {
         fixtures,
+        openapi: read_openapi(args.openapi.as_deref())?,
         clock: match args.clock {
             ClockArg::Real => ClockMode::Real,
             ClockArg::Frozen => ClockMode::Frozen,
@@ -492,6 +499,14 @@ fn serve_logged(args: Serve) -> anyhow::Result<()> {
         mock.serve_until(stop).await?;
         Ok(())
     })
+}
+
+/// `--openapi FILE`, loaded; a file that is not an OpenAPI 3.0 document stops the start.
+fn read_openapi(path: Option<&Path>) -> anyhow::Result<Option<Arc<mock_server::openapi::Spec>>> {
+    let Some(path) = path else { return Ok(None) };
+    let spec = mock_server::openapi::Spec::load(path)
+        .map_err(|e| anyhow::anyhow!("--openapi {}: {e}", path.display()))?;
+    Ok(Some(Arc::new(spec)))
 }
 
 /// `--bind`: an address, `localhost:PORT` (127.0.0.1) or a port alone (on 127.0.0.1).

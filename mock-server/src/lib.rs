@@ -36,6 +36,7 @@ pub mod landing;
 pub mod mask;
 pub mod model;
 pub mod oauth;
+pub mod openapi;
 pub mod pages;
 pub mod portal;
 pub mod record;

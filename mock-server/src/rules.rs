@@ -188,6 +188,12 @@ rules! {
     API_ROUTE = "api-route", Must, ApiDocs,
         "The REST API lives under /api on cad.onshape.com, with an optional version: /api/v6/documents/{did}.",
         "Check the method and path against the API reference.";
+    API_PARAMETERS = "api-parameters", Must, ApiDocs,
+        "Each operation of Onshape's OpenAPI document lists its path, query and header parameters: the required ones must be sent and every value must fit its schema (type, enum; ids are 24 hex characters, wvm is w, v or m).",
+        "Send every required parameter, each with a value its schema allows (the hint names the parameter and what it wants).";
+    API_BODY = "api-body", Must, ApiDocs,
+        "An operation that takes a body says so in Onshape's OpenAPI document: its media type, and for JSON the schema its fields must follow (required properties, types, enums; a `btType` naming the subtype).",
+        "Send the body the operation's schema describes, as JSON with Content-Type: application/json (the hint gives the JSON pointer of the field and what its schema wants).";
     REQUEST_SIZE = "request-size", Must, Rfc,
         "Requests are small: the mock refuses bodies over 64 KiB (413) and request heads over 64 KiB (431).",
         "Send a smaller body.";

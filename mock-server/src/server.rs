@@ -234,6 +234,35 @@ fn banner(state: &AppState, oauth: SocketAddr, api: SocketAddr) -> String {
             "  Stack {name}: {url}   (OAuth and API; its API keys work only here)"
         );
     }
+    match &state.config().openapi {
+        Some(spec) => {
+            let _ = writeln!(
+                out,
+                "  REST API:        {} operations from {} {}{}",
+                spec.operations.len(),
+                if spec.title.is_empty() {
+                    "the OpenAPI document"
+                } else {
+                    &spec.title
+                },
+                spec.version,
+                if spec.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "   ({} constructs read but not enforced: GET /__mock/openapi)",
+                        spec.notes.len()
+                    )
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  REST API:        users/sessioninfo and documents (--openapi FILE serves all of Onshape's)"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  Control API:     http://{oauth}/__mock   (loopback only)"

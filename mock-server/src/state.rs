@@ -40,6 +40,9 @@ pub struct Config {
     pub limits: crate::conn::Limits,
     /// How long a fired GET or POST extension action waits for the app (Onshape: 180 s).
     pub extension_timeout: Duration,
+    /// Onshape's OpenAPI document, loaded (`serve --openapi FILE`): every operation it lists
+    /// is served. `None`: the built-in sessioninfo and documents only.
+    pub openapi: Option<Arc<crate::openapi::Spec>>,
 }
 
 /// Callbacks for a program that embeds the mock, called synchronously — before the response
@@ -88,6 +91,7 @@ impl Default for Config {
             remote_control: false,
             limits: crate::conn::Limits::default(),
             extension_timeout: Duration::from_secs(180),
+            openapi: None,
         }
     }
 }

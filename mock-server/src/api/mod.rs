@@ -26,6 +26,8 @@ use crate::store::TokenInfo;
 
 pub mod apikey;
 mod metering;
+mod operations;
+pub(crate) use operations::stateful;
 pub mod signing;
 
 /// The newest API version the mock knows (the newest published clients call v17).
@@ -52,12 +54,25 @@ async fn dispatch(
     let rest = uri.path().strip_prefix("/api").unwrap_or("");
     let (version, route) = split_version(rest);
     let here = stack.as_ref().map_or(crate::DEFAULT_STACK, |s| &*s.0 .0);
-    let mut resp = match authenticate(&state, here, &method, &uri, &headers, &body) {
-        Err(e) => e.into_response(),
-        Ok(token) => metering::metered(&state, &token, || {
-            handle(&state, &method, &uri, &headers, &route, &token, &body)
-                .unwrap_or_else(IntoResponse::into_response)
-        }),
+    let mut resp = if let Some(spec) = state.config().openapi.as_deref() {
+        let call = operations::Call {
+            state: &state,
+            stack: here,
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body: &body,
+            route: &route,
+        };
+        operations::dispatch(spec, &call)
+    } else {
+        match authenticate(&state, here, &method, &uri, &headers, &body) {
+            Err(e) => e.into_response(),
+            Ok(token) => metering::metered(&state, &token, || {
+                handle(&state, &method, &uri, &headers, &route, &token, &body)
+                    .unwrap_or_else(IntoResponse::into_response)
+            }),
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
         resp.headers_mut().insert("x-api-version", v);
@@ -255,7 +270,7 @@ fn handle(
             rules::API_ROUTE,
             format!("the mock has no API at /api/{}", route.join("/")),
         )
-        .hint("The mock implements users/sessioninfo and documents (list, create, get, delete).")),
+        .hint("Without an OpenAPI document the mock serves users/sessioninfo and documents (list, create, get, delete): start it with --openapi FILE (Onshape's document, README: The whole REST API) to serve every operation.")),
     }
 }
 
@@ -350,7 +365,7 @@ fn list_documents(
     uri: &Uri,
     base: &str,
 ) -> Result<Response, ApiError> {
-    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, rules::API_PARAMETERS, m);
     let query =
         crate::form::parse(uri.query().unwrap_or("").as_bytes()).map_err(|e| bad(e.to_string()))?;
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
@@ -405,7 +420,7 @@ fn create_document(
     base: &str,
 ) -> Result<Response, ApiError> {
     light_user_check(state, token)?;
-    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, rules::API_ROUTE, m);
+    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, rules::API_BODY, m);
     let is_json = crate::media_type(headers).as_deref() == Some("application/json");
     if !is_json {
         return Err(bad("creating a document takes a JSON body")
@@ -458,6 +473,6 @@ fn document_json(state: &AppState, d: &Document, base: &str) -> Value {
 }
 
 /// A stable 24-hex workspace id derived from the document id.
-pub(crate) fn workspace_id(did: &str) -> String {
+pub fn workspace_id(did: &str) -> String {
     did.chars().rev().collect()
 }

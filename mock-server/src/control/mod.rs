@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 mod apikeys;
 pub(crate) mod apps;
 pub(crate) mod extensions;
+mod openapi;
 pub(crate) mod usage;
 
 use crate::error::ControlError;
@@ -43,6 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(apikeys::routes())
         .merge(apps::routes())
         .merge(extensions::routes())
+        .merge(openapi::routes())
         .merge(usage::routes())
         .merge(crate::inspector::routes())
         .layer(axum::middleware::from_fn_with_state(state, loopback_only))

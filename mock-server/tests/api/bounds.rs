@@ -103,7 +103,7 @@ async fn documents_are_bounded() {
         )
     };
     let long = create("n".repeat(mock_server::store::MAX_DOCUMENT_NAME + 1)).await;
-    assert_rejected(&long, 400, "api-route");
+    assert_rejected(&long, 400, "api-body");
     assert_eq!(
         create("n".repeat(mock_server::store::MAX_DOCUMENT_NAME))
             .await

@@ -18,6 +18,7 @@ mod extensions;
 mod fuzz;
 mod landing;
 mod limits;
+mod openapi;
 mod pages;
 mod portal;
 mod properties;
