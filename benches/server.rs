@@ -51,6 +51,11 @@ impl Drop for Server {
 /// Starts the binary and returns once it answers, with the time that took. The returned
 /// [`Server`] kills and reaps the child when dropped; a panic here ends the bench process.
 fn start() -> (Server, Duration) {
+    start_with(&[])
+}
+
+/// [`start`] with more `serve` options.
+fn start_with(more: &[&str]) -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     // `ONSHAPE_MOCK_BENCH_BIN`: another build of the binary (a profiling one, say).
@@ -67,6 +72,7 @@ fn start() -> (Server, Duration) {
     if let Ok(extra) = std::env::var("BENCH_SERVE_ARGS") {
         cmd.args(extra.split_whitespace());
     }
+    cmd.args(more);
     launch(cmd, addr)
 }
 
@@ -414,6 +420,33 @@ fn main() {
         "RSS after refresh load: {:.1} MiB",
         rss_kib(pid) as f64 / 1024.0
     );
+    // `BENCH_OPENAPI=FILE`: the same load on a mock serving that OpenAPI document, then on a
+    // plain one again; the document's cost is the ratio to the two plain runs.
+    if let Ok(doc) = std::env::var("BENCH_OPENAPI") {
+        let (with_doc, _) = start_with(&["--openapi", &doc]);
+        std::thread::sleep(Duration::from_millis(200));
+        let rss = rss_kib(with_doc.child.id());
+        let loaded = Figure::measure(with_doc.child.id(), || {
+            rt.block_on(parallel_load(with_doc.addr, 32, Load::Refresh))
+        });
+        drop(with_doc);
+        let (again, _) = start();
+        std::thread::sleep(Duration::from_millis(200));
+        let plain = Figure::measure(again.child.id(), || {
+            rt.block_on(parallel_load(again.addr, 32, Load::Refresh))
+        });
+        drop(again);
+        let plain_mean = (refresh.per_second + plain.per_second) / 2.0;
+        println!(
+            "refresh-token grants with --openapi {doc}: {:.0}/s ({:.1} % of the plain runs' mean, {:.0}/s and {:.0}/s), {:.1} µs server CPU per request; idle RSS {:.1} MiB",
+            loaded.per_second,
+            100.0 * loaded.per_second / plain_mean,
+            refresh.per_second,
+            plain.per_second,
+            loaded.cpu_us,
+            rss as f64 / 1024.0
+        );
+    }
     // Round trips in three phases; between phases the mock's clock moves 3 minutes (control
     // API), as it would under steady load, so expired codes are purged and RSS stays flat.
     for phase in 1..=3 {

@@ -27,7 +27,7 @@ use crate::store::TokenInfo;
 pub mod apikey;
 mod metering;
 mod operations;
-pub(crate) use operations::stateful;
+pub use operations::stateful;
 pub mod signing;
 
 /// The newest API version the mock knows (the newest published clients call v17).

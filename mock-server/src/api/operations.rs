@@ -60,7 +60,7 @@ pub(super) fn dispatch(spec: &Spec, call: &Call<'_>) -> Response {
 
 /// The built-in routes with state: answered by [`super::handle`] once the document's
 /// checks pass, and even when the document lacks them.
-pub(crate) fn stateful(method: &Method, segments: &[&str]) -> bool {
+pub fn stateful(method: &Method, segments: &[&str]) -> bool {
     matches!(
         (method.as_str(), segments),
         ("GET", ["users", "sessioninfo"])

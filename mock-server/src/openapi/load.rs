@@ -208,7 +208,18 @@ impl<'d> Reader<'d> {
                 params.push(param);
             }
         }
-        for name in template_params(template) {
+        let in_template: Vec<&str> = template_params(template).collect();
+        params.retain(|p| {
+            let kept = p.location != Location::Path || in_template.contains(&p.name.as_str());
+            if !kept {
+                self.notes.push(format!(
+                    "{label}: path parameter `{}` is declared but not in the path; ignored",
+                    p.name
+                ));
+            }
+            kept
+        });
+        for name in in_template {
             if !params
                 .iter()
                 .any(|p| p.location == Location::Path && p.name == name)

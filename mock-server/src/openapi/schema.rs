@@ -123,6 +123,7 @@ impl Node {
 #[derive(Debug, Default)]
 pub struct Schemas {
     pub(super) nodes: Vec<Node>,
+    by_name: HashMap<Box<str>, SchemaId>,
 }
 
 impl Schemas {
@@ -136,6 +137,11 @@ impl Schemas {
 
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// The component schema called `name`.
+    pub fn named(&self, name: &str) -> Option<SchemaId> {
+        self.by_name.get(name).copied()
     }
 
     /// The component name of `id`, or of the first named schema it is made of.
@@ -171,7 +177,15 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    pub fn finish(self) -> Schemas {
+    pub fn finish(mut self) -> Schemas {
+        let by_name = self
+            .schemas
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((n.name.clone()?, SchemaId(u32::try_from(i).ok()?))))
+            .collect();
+        self.schemas.by_name = by_name;
         self.schemas
     }
 

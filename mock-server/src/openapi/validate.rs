@@ -276,6 +276,8 @@ impl<'s> Walk<'s> {
                 .ok()
                 .map(|i| d.mapping[i].1)
                 .or_else(|| (node.name.as_deref() == Some(t)).then_some(id))
+                // OpenAPI's implicit mapping: the value names a component schema.
+                .or_else(|| self.schemas.named(t))
         });
         let Some(target) = target else {
             let e = Violation {
