@@ -140,7 +140,7 @@ fn main() {
                 &spec.schemas,
                 &params,
                 q,
-                &headers,
+                headers,
             ))
             .expect("valid parameters");
             if let (Some(b), Some(schema)) = (body, found.body.as_ref().and_then(|b| b.json)) {
