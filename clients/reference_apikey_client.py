@@ -41,6 +41,7 @@ from reference_client import (
     Failure,
     http_request,
     log,
+    api_bodies,
     parse_http_timeout,
     retry_after_seconds,
     run_main,
@@ -89,6 +90,7 @@ class Config:
             method, _, target = item.strip().partition(" ")
             if method:
                 self.calls.append((method.upper(), target.strip()))
+        self.bodies = api_bodies(env)
 
 
 class Client:
@@ -152,7 +154,9 @@ class Client:
         body = None
         content_type = ""
         if method in ("POST", "PUT", "PATCH"):
-            body = json.dumps({"name": "conformance"}).encode()
+            target = url[len(self.cfg.api_url):] if url.startswith(self.cfg.api_url) else url
+            given = self.cfg.bodies.get(f"{method} {target}", {"name": "conformance"})
+            body = json.dumps(given).encode()
             content_type = "application/json"
             if self.pitfall == "content-type-unsigned":
                 content_type = "application/json; charset=utf-8"

@@ -256,6 +256,18 @@ def network_failure(what, error, timeout):
     return Failure(REDACT(f"{what} failed: {reason}"))
 
 
+def api_bodies(env):
+    """ONSHAPE_API_BODIES: {"METHOD PATH": body} (absent: every POST sends {"name": ...})."""
+    text = env.get("ONSHAPE_API_BODIES") or "{}"
+    try:
+        bodies = json.loads(text)
+    except ValueError as e:
+        raise Failure(f"ONSHAPE_API_BODIES is not JSON: {e}") from None
+    if not isinstance(bodies, dict):
+        raise Failure("ONSHAPE_API_BODIES must be a JSON object of bodies by `METHOD PATH`")
+    return bodies
+
+
 def parse_http_timeout(raw):
     """ONSHAPE_HTTP_TIMEOUT in seconds (`1.5` is fine); HTTP_TIMEOUT when unset or invalid."""
     if raw is None or not raw.strip():
@@ -558,6 +570,8 @@ class Config:
             if not path.startswith("/"):
                 path = "/" + path
             self.calls.append((method.upper(), path))
+        # ONSHAPE_API_BODIES: a JSON object, the body of a call by `METHOD PATH`.
+        self.bodies = api_bodies(env)
 
 
 class Client:
@@ -904,7 +918,8 @@ class Client:
         headers = {"Accept": "application/json"}
         body = None
         if method in ("POST", "PUT", "PATCH"):
-            body = json.dumps({"name": "conformance"}).encode()
+            given = self.cfg.bodies.get(f"{method} {path}", {"name": "conformance"})
+            body = json.dumps(given).encode()
             headers["Content-Type"] = "application/json"
         if self.pitfall == "token-in-query":
             sep = "&" if "?" in url else "?"

@@ -96,6 +96,11 @@ struct Check {
     /// Leave the client's clock alone when the mock's moves.
     #[arg(long)]
     no_shared_clock: bool,
+    /// Onshape's OpenAPI document: each scenario's mock serves every operation it lists, and
+    /// a client request the document does not allow is a finding (request-valid) with the
+    /// mock's hint. Scenario calls (api_calls, api_bodies) may then be any operation.
+    #[arg(long, value_name = "FILE")]
+    openapi: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -272,11 +277,19 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
         conformance::shared_clock::SharedClock::detect(args.faketime_lib.as_deref())
             .map_err(|e| anyhow::anyhow!("--faketime-lib: {e}"))?
     };
+    let openapi = read_openapi(args.openapi.as_deref())?;
+    if let Some(spec) = &openapi {
+        for s in &selected {
+            s.calls_fit(spec)
+                .map_err(|e| anyhow::anyhow!("scenario {} against --openapi: {e}", s.id))?;
+        }
+    }
     let options = conformance::driver::RunOptions {
         command: args.command,
         timeout: std::time::Duration::from_secs(args.timeout),
         app_url: args.app_url,
         shared_clock,
+        openapi,
     };
     let meta = conformance::report::RunMeta::new(&options, env!("CARGO_PKG_VERSION"));
     let runtime = tokio::runtime::Builder::new_multi_thread()

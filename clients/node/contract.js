@@ -38,12 +38,20 @@ function fail(message) {
   process.exit(1);
 }
 
-function parseCalls(text) {
+function parseCalls(text, bodiesText) {
+  // ONSHAPE_API_BODIES: a JSON object, the body of a call by `METHOD PATH`.
+  let bodies = {};
+  try {
+    bodies = JSON.parse(bodiesText || '{}');
+  } catch (e) {
+    fail(`ONSHAPE_API_BODIES is not JSON: ${e.message}`);
+  }
   return text.split(';').map((s) => s.trim()).filter(Boolean).map((item) => {
     const m = /^(\S+)\s+(\S.*)$/.exec(item);
     if (!m) fail(`ONSHAPE_API_CALLS: \`${item}\` is not \`METHOD PATH\``);
     const path = m[2].trim();
-    return { method: m[1].toUpperCase(), path: path.startsWith('/') ? path : '/' + path };
+    const method = m[1].toUpperCase();
+    return { method, path: path.startsWith('/') ? path : '/' + path, body: bodies[`${method} ${path}`] };
   });
 }
 
@@ -58,7 +66,7 @@ function config(env = process.env) {
     scope: env.ONSHAPE_SCOPE || undefined,
     companyId: env.ONSHAPE_COMPANY_ID || undefined,
     browser: env.BROWSER || undefined,
-    calls: parseCalls(env.ONSHAPE_API_CALLS || ''),
+    calls: parseCalls(env.ONSHAPE_API_CALLS || '', env.ONSHAPE_API_BODIES),
     httpTimeout: Number(env.ONSHAPE_HTTP_TIMEOUT) || 10, // seconds to wait for one HTTP answer
   };
 }
@@ -68,7 +76,7 @@ function apiRequest(cfg, call) {
   const headers = { Accept: 'application/json' };
   let body;
   if (call.method === 'POST') {
-    body = JSON.stringify({ name: 'conformance' });
+    body = JSON.stringify(call.body === undefined ? { name: 'conformance' } : call.body);
     headers['Content-Type'] = 'application/json';
   }
   return { url: cfg.apiUrl + call.path, method: call.method, headers, body };

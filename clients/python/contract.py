@@ -8,6 +8,7 @@ on any exception. Nothing here prints a secret, code or token.
 """
 
 import http.server
+import json
 import os
 import queue
 import re
@@ -37,13 +38,16 @@ def extra_authorize_params():
 
 
 def calls():
-    """ONSHAPE_API_CALLS as (method, path, json_body or None)."""
+    """ONSHAPE_API_CALLS as (method, path, json_body or None); a POST's body is the one
+    ONSHAPE_API_BODIES gives for it (a JSON object by `METHOD PATH`), else {"name": ...}."""
+    bodies = json.loads(os.environ.get("ONSHAPE_API_BODIES") or "{}")
     out = []
     for item in (os.environ.get("ONSHAPE_API_CALLS") or "").split(";"):
         method, _, path = item.strip().partition(" ")
         if method:
-            body = {"name": "conformance"} if method.upper() == "POST" else None
-            out.append((method.upper(), path.strip(), body))
+            method, path = method.upper(), path.strip()
+            default = {"name": "conformance"} if method == "POST" else None
+            out.append((method, path, bodies.get(f"{method} {path}", default)))
     return out
 
 

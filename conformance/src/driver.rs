@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub app_url: Option<String>,
     /// Whether the client's clock follows the mock's.
     pub shared_clock: SharedClock,
+    /// The OpenAPI document each scenario's mock serves (`check --openapi`): the client's
+    /// calls are routed and validated against it.
+    pub openapi: Option<std::sync::Arc<mock_server::openapi::Spec>>,
 }
 
 impl RunOptions {
@@ -47,6 +50,7 @@ impl RunOptions {
             timeout,
             app_url: None,
             shared_clock: SharedClock::Off("not requested".into()),
+            openapi: None,
         }
     }
 
@@ -262,6 +266,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         clock: ClockMode::Frozen,
         max_logged_requests: MAX_EXCHANGES,
         hooks,
+        openapi: opts.openapi.clone(),
         ..Config::default()
     };
     let mock = mock_server::spawn(config, Binds::ephemeral_two_origins())
@@ -308,6 +313,7 @@ pub async fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunRecord, Ru
         .arg(&opts.command)
         .env("ONSHAPE_API_URL", &api_url)
         .env("ONSHAPE_API_CALLS", scenario.api_calls.join(";"))
+        .env("ONSHAPE_API_BODIES", scenario.bodies_json())
         .env("ONSHAPE_HTTP_TIMEOUT", scenario.http_timeout.to_string())
         .env("BROWSER", &browser_path)
         .stdin(Stdio::piped())

@@ -165,6 +165,11 @@ pub struct Scenario {
     /// `ONSHAPE_API_CALLS`, one `METHOD PATH` each.
     #[serde(default = "default_calls")]
     pub api_calls: Vec<String>,
+    /// The JSON body of a call of `api_calls`, by the call (`ONSHAPE_API_BODIES`): for
+    /// operations of an `--openapi` document that take one. Calls not listed get the
+    /// client's own body.
+    #[serde(default)]
+    pub api_bodies: std::collections::BTreeMap<String, serde_json::Value>,
     /// The fixture user who signs in.
     #[serde(default = "default_user")]
     pub user: String,
@@ -221,6 +226,60 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
+    /// `ONSHAPE_API_BODIES`: the bodies of `api_bodies` as one JSON object, by call.
+    pub fn bodies_json(&self) -> String {
+        serde_json::to_string(&self.api_bodies).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Every call of `api_calls` is an operation of `spec` (`check --openapi`), with the
+    /// body it needs; otherwise why not, with the closest operations.
+    pub fn calls_fit(&self, spec: &mock_server::openapi::Spec) -> Result<(), String> {
+        use mock_server::openapi::Routed;
+        for call in &self.api_calls {
+            let (method, target) = call.split_once(' ').unwrap_or((call.as_str(), ""));
+            let method: mock_server::openapi::Method = method
+                .parse()
+                .map_err(|_| format!("`{call}`: not a method"))?;
+            let path = target.split('?').next().unwrap_or("");
+            let (_, route) =
+                mock_server::api::split_version(path.strip_prefix("/api").unwrap_or(path));
+            let segments: Vec<&str> = route.iter().map(String::as_str).collect();
+            let stateful = mock_server::api::stateful(&method, &segments);
+            match spec.route(&method, &segments) {
+                Routed::Found { op, .. } => {
+                    let needs_body = op
+                        .body
+                        .as_ref()
+                        .is_some_and(|b| b.required && b.json.is_some());
+                    if needs_body && !stateful && !self.api_bodies.contains_key(call) {
+                        return Err(format!(
+                            "`{call}` ({}) takes a JSON body: give it in api_bodies",
+                            op.id
+                        ));
+                    }
+                }
+                _ if stateful => {}
+                Routed::WrongMethod { path, allow } => {
+                    return Err(format!(
+                        "`{call}`: {path} answers {}",
+                        allow
+                            .iter()
+                            .map(|m| m.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+                Routed::NotFound { closest } => {
+                    return Err(format!(
+                        "`{call}` is not an operation of the document; the closest: {}",
+                        closest.join("; ")
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Parses one scenario file; `stem` names it when it has no `id`.
     pub fn parse(stem: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let invalid = |message: String| ScenarioError::Invalid {
@@ -249,6 +308,11 @@ impl Scenario {
                     "api call `{call}` is not `GET|POST|DELETE /api/…` (a query may follow `?`)"
                 )));
             }
+        }
+        if let Some(extra) = s.api_bodies.keys().find(|k| !s.api_calls.contains(k)) {
+            return Err(invalid(format!(
+                "api_bodies has a body for `{extra}`, which is not one of api_calls"
+            )));
         }
         if s.auth == Auth::ApiKey {
             let oauth_only = [

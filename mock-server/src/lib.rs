@@ -9,6 +9,8 @@
 //! - [`app`] merges the three areas, each `routes()`:
 //!   [`oauth`] (authorize, login/consent pages, token, grants page),
 //!   [`api`] (the `/api` resource server), [`control`] (`/__mock`, loopback only).
+//! - [`openapi`]: Onshape's OpenAPI document (`serve --openapi`), compiled once; with it,
+//!   `api` routes, checks and answers every operation the document lists.
 //! - [`record`]: the middleware that limits bodies, stamps `X-Request-ID` and logs every
 //!   exchange with the rule it broke; [`mask`]: what of a request may be logged.
 //! - [`state`]: the one cheap-to-clone handle; [`store`]: codes, tokens, grants,

@@ -758,3 +758,52 @@ fn a_should_rule_warns_without_failing_and_junit_shows_it() {
     );
     assert!(!xml.contains("<failure"), "{xml}");
 }
+
+#[test]
+fn serve_openapi_loads_the_document_or_says_why_not() {
+    let doc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/mock-server/tests/api/openapi/onshape-test.json"
+    );
+    fails_with(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--openapi",
+            "/nonexistent/openapi.json",
+        ],
+        "--openapi /nonexistent/openapi.json: cannot read the OpenAPI document",
+    );
+    fails_with(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--openapi",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ],
+        "is not JSON",
+    );
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", &port.to_string(), "--openapi", doc])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let banner = banner_until(&mut child, "REST API");
+    assert!(
+        banner.contains(
+            "REST API:        14 operations from Onshape REST API (test document) 1.0-test"
+        ),
+        "{banner}"
+    );
+    let answer = get(port, "/api/openapi");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.contains("1.0-test"),
+        "{answer}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

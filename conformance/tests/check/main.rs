@@ -3,6 +3,7 @@
 //! redacted JSON report). `libraries`: real OAuth libraries through the whole catalog.
 
 mod libraries;
+mod openapi;
 
 use std::time::Duration;
 

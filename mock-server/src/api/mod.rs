@@ -6,7 +6,8 @@
 //! owner's short-term and annual limits (429, 402) and counts it when it answers 2xx or 3xx;
 //! each route then checks its scope (403). Routes: `GET users/sessioninfo`; documents list,
 //! create, get, delete — in memory and per company. Every response carries `X-Api-Version`,
-//! and every authenticated one `X-Rate-Limit-Remaining`.
+//! and every authenticated one `X-Rate-Limit-Remaining`. With an OpenAPI document loaded,
+//! [`operations`] answers every operation it lists, these included.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -81,7 +82,7 @@ async fn dispatch(
 }
 
 /// `v6/documents/x` → (6, ["documents", "x"]); `documents` → (0, ["documents"]).
-fn split_version(rest: &str) -> (u32, Vec<String>) {
+pub fn split_version(rest: &str) -> (u32, Vec<String>) {
     let mut parts: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())

@@ -266,15 +266,8 @@ fn check_body(spec: &Spec, op: &Operation, call: &Call<'_>) -> Result<(), ApiErr
         )
     })?;
     spec.schemas.check(schema, &value).map_err(|v| {
-        bad(StatusCode::BAD_REQUEST, format!("{label}: {v}")).hint(format!(
-            "Fix `{}` of the body{schema_name}: {}.",
-            if v.pointer.is_empty() {
-                "/"
-            } else {
-                &v.pointer
-            },
-            v.problem
-        ))
+        bad(StatusCode::BAD_REQUEST, format!("{label}: {v}"))
+            .hint(format!("Fix the body{schema_name}: {v}."))
     })
 }
 

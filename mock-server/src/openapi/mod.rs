@@ -14,7 +14,7 @@
 //!   the closest operations for a path that matches none.
 //! - [`params`]: path, query and header parameters checked against their schemas.
 
-use axum::http::Method;
+pub use axum::http::Method;
 
 use crate::domain::ScopeSet;
 

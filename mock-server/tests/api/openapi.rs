@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 use mock_server::openapi::{example::Fill, Location, Operation, Security, Spec};
 use mock_server::{Binds, Config};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -767,4 +770,146 @@ async fn the_document_is_served_at_api_openapi_and_summarized_on_the_control_api
     let r = plain.api(Method::GET, "/api/partstudios/d/x", &token).await;
     assert_rejected(&r, 404, "api-route");
     assert!(r.body.contains("--openapi"), "{}", r.body);
+}
+
+fn json_values() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        prop::sample::select(vec![
+            "",
+            "BTMSketch-151",
+            "BTMFeature-134",
+            "BTMParameterQuantity-147",
+            "w",
+            "READ",
+            "x"
+        ])
+        .prop_map(|s| json!(s)),
+        "\\PC{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "name",
+                        "btType",
+                        "feature",
+                        "featureType",
+                        "parameters",
+                        "parameterId",
+                        "expression",
+                        "entries",
+                        "email",
+                        "permissionSet",
+                        "ownerType",
+                        "tags",
+                        "url",
+                        "events",
+                        "options",
+                        "subFeatures",
+                        "other",
+                    ]),
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+        ]
+    })
+}
+
+/// Arbitrary bodies and mangled paths against every operation of the test document: the
+/// mock answers each with a 2xx or a 4xx that names a rule — never a 5xx — and a body it
+/// accepts is one the schema accepts. Bounded: 300 requests.
+#[tokio::test]
+async fn arbitrary_requests_against_the_document_never_get_a_5xx() {
+    let (m, spec) = spawn().await;
+    let (token, _) = m.tokens(WEB).await;
+    let sharer = key(&m, &ALL).await;
+    let templates: Vec<(Method, String)> = spec
+        .operations
+        .iter()
+        .map(|o| (o.method.clone(), o.path.clone()))
+        .collect();
+    let strategy = (
+        prop::sample::select(templates),
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "d0c000000000000000000001",
+                "100000000000000000000c0d",
+                "w",
+                "v",
+                "q",
+                "%zz",
+                "e1e2e3e4e5e6e7e8e9e0a1a2",
+                "",
+                "..",
+            ]),
+            8,
+        ),
+        json_values(),
+        any::<bool>(),
+        prop::option::of("[a-zA-Z]{1,8}=[a-z0-9%]{0,6}"),
+    );
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    });
+    let mut cases = Vec::new();
+    for _ in 0..300 {
+        cases.push(strategy.new_tree(&mut runner).expect("a case").current());
+    }
+    for ((method, template), fills, body, with_key, query) in cases {
+        let mut fills = fills.into_iter();
+        let path: String = template
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') {
+                    fills.next().unwrap_or("x")
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let target = match &query {
+            Some(q) => format!("/api/v6{path}?{q}"),
+            None => format!("/api/v6{path}"),
+        };
+        let mut req = m.http.request(method.clone(), m.url(&target)).json(&body);
+        req = if with_key {
+            req.basic_auth(&sharer.0, Some(&sharer.1))
+        } else {
+            req.bearer_auth(&token)
+        };
+        let r = m.send(req).await;
+        assert!(
+            r.status < 500,
+            "{method} {target} {body}: {} {}",
+            r.status,
+            r.body
+        );
+        if r.status >= 400 {
+            assert!(r.rule().is_some(), "{method} {target}: a rule: {}", r.body);
+        } else if let Some(op) = spec.operation(&method, &template) {
+            if let (Some(schema), false) = (
+                op.body.as_ref().and_then(|b| b.json),
+                mock_server::api::stateful(&method, &segments(&template)),
+            ) {
+                assert!(
+                    spec.schemas.check(schema, &body).is_ok(),
+                    "{method} {target} accepted {body}"
+                );
+            }
+        }
+    }
+    // Still answering.
+    assert_eq!(m.sessioninfo(&token).await.status, 200);
 }
