@@ -310,30 +310,106 @@ impl<'s> Walk<'s> {
             }
             Value::String(s) => {
                 let len = s.chars().count() as u64;
-                if node.min_length.is_some_and(|m| len < m)
-                    || node.max_length.is_some_and(|m| len > m)
-                {
-                    return Err(format!(
-                        "must be {}–{} characters long, got {len}",
-                        node.min_length.unwrap_or(0),
-                        node.max_length.map_or("∞".into(), |m| m.to_string())
-                    ));
-                }
+                count_fits(len, node.min_length, node.max_length, "characters long")?;
             }
             Value::Array(items) => {
-                let len = items.len() as u64;
-                if node.min_items.is_some_and(|m| len < m)
-                    || node.max_items.is_some_and(|m| len > m)
-                {
-                    return Err(format!(
-                        "must hold {}–{} items, got {len}",
-                        node.min_items.unwrap_or(0),
-                        node.max_items.map_or("∞".into(), |m| m.to_string())
-                    ));
-                }
+                count_fits(items.len() as u64, node.min_items, node.max_items, "items")?;
             }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A length or count within `[min, max]`, or what it must be.
+fn count_fits(len: u64, min: Option<u64>, max: Option<u64>, unit: &str) -> Result<(), String> {
+    if min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m) {
+        return Err(format!(
+            "must be {}–{} {unit}, got {len}",
+            min.unwrap_or(0),
+            max.map_or("∞".into(), |m| m.to_string())
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::super::example::Fill;
+    use super::super::schema::{Compiler, SchemaId, Schemas};
+
+    fn compile(schemas: Value) -> (Schemas, impl Fn(&str) -> SchemaId) {
+        let doc = json!({ "components": { "schemas": schemas } });
+        let mut c = Compiler::new(&doc);
+        c.components().expect("compiles");
+        let s = c.finish();
+        let ids: Vec<(String, SchemaId)> = ["A", "B", "T"]
+            .iter()
+            .filter_map(|n| Some(((*n).to_owned(), s.named(n)?)))
+            .collect();
+        (s, move |n: &str| {
+            ids.iter().find(|(k, _)| k == n).expect("named").1
+        })
+    }
+
+    #[test]
+    fn read_only_is_not_required_null_is_absent_and_nullable_takes_null() {
+        let (s, id) = compile(json!({
+            "A": { "type": "object", "required": ["id", "name"], "properties": {
+                "id": { "type": "string", "readOnly": true },
+                "name": { "type": "string" },
+                "note": { "type": "string" },
+                "maybe": { "type": "string", "nullable": true } } }
+        }));
+        let a = id("A");
+        assert!(s.check(a, &json!({ "name": "x" })).is_ok());
+        assert!(s
+            .check(a, &json!({ "name": "x", "note": null, "maybe": null }))
+            .is_ok());
+        let e = s.check(a, &json!({ "name": null })).expect_err("required");
+        assert_eq!(e.to_string(), "`name` is required in A (at the body)");
+        let e = s.check(a, &json!({ "name": 1 })).expect_err("type");
+        assert_eq!(
+            e.to_string(),
+            "`/name` must be a string, got an integer (A)"
+        );
+    }
+
+    #[test]
+    fn one_of_takes_any_match_and_cycles_of_all_of_end() {
+        let (s, id) = compile(json!({
+            "A": { "oneOf": [ { "type": "string" }, { "type": "integer" } ] },
+            "B": { "allOf": [ { "$ref": "#/components/schemas/T" } ] },
+            "T": { "allOf": [ { "$ref": "#/components/schemas/B" } ], "required": ["x"] }
+        }));
+        assert!(s.check(id("A"), &json!("s")).is_ok());
+        assert!(s.check(id("A"), &json!(3)).is_ok());
+        let e = s.check(id("A"), &json!(true)).expect_err("neither");
+        assert!(e.problem.contains("matches none of oneOf"), "{e}");
+        // A cycle of allOf without a value to descend into stops at the depth bound.
+        assert!(s.check(id("B"), &json!({ "x": 1 })).is_ok());
+        assert!(s.check(id("B"), &json!({})).is_err());
+    }
+
+    #[test]
+    fn examples_of_recursive_schemas_end_and_fit_their_schema() {
+        let (s, id) = compile(json!({
+            "T": { "type": "object", "required": ["name"], "properties": {
+                "name": { "type": "string" },
+                "children": { "type": "array", "items": { "$ref": "#/components/schemas/T" } },
+                "parent": { "$ref": "#/components/schemas/T" } } }
+        }));
+        let fill = Fill {
+            seed: 1,
+            href: "http://h/x",
+            base: "http://h",
+            known: &[],
+        };
+        let v = s.example(id("T"), &fill);
+        assert_eq!(v, s.example(id("T"), &fill), "deterministic");
+        assert!(s.check(id("T"), &v).is_ok(), "{v}");
+        assert!(v.to_string().len() < 10_000, "bounded: {v}");
     }
 }

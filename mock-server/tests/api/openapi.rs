@@ -80,12 +80,45 @@ struct Req {
     body: Option<Value>,
 }
 
+/// Whose credentials a request carries.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    Token(&'a str),
+    Key(&'a (String, String)),
+}
+
+/// POSTs `body` as JSON to `target` with `who`'s credentials and `headers`.
+async fn post(
+    m: &TestMock,
+    who: Who<'_>,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Resp {
+    Req {
+        method: Method::POST,
+        target: target.to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body: Some(body.clone()),
+    }
+    .send_as(m, who)
+    .await
+}
+
 impl Req {
     async fn send(&self, m: &TestMock, key: &(String, String)) -> Resp {
-        let mut r = m
-            .http
-            .request(self.method.clone(), m.url(&self.target))
-            .basic_auth(&key.0, Some(&key.1));
+        self.send_as(m, Who::Key(key)).await
+    }
+
+    async fn send_as(&self, m: &TestMock, who: Who<'_>) -> Resp {
+        let r = m.http.request(self.method.clone(), m.url(&self.target));
+        let mut r = match who {
+            Who::Token(t) => r.bearer_auth(t),
+            Who::Key(k) => r.basic_auth(&k.0, Some(&k.1)),
+        };
         for (k, v) in &self.headers {
             r = r.header(k.as_str(), v.as_str());
         }
@@ -240,14 +273,14 @@ async fn walk(m: &TestMock, spec: &Spec) -> Walked {
     let mut keys: std::collections::HashMap<String, (String, String)> = Default::default();
     let full = key(m, &ALL).await;
     // A document of the walk's own, created through the API (deleted last).
-    let created = m
-        .send(
-            m.http
-                .post(m.url("/api/v10/documents"))
-                .basic_auth(&full.0, Some(&full.1))
-                .json(&json!({ "name": "Walked" })),
-        )
-        .await;
+    let created = post(
+        m,
+        Who::Key(&full),
+        "/api/v10/documents",
+        &[],
+        &json!({ "name": "Walked" }),
+    )
+    .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let did = created.json()["id"].as_str().expect("id").to_owned();
 
@@ -366,10 +399,7 @@ async fn body_violations_name_the_field_and_the_schema() {
     let post = |path: &'static str, body: Value| {
         let m = &m;
         let token = token.clone();
-        async move {
-            m.send(m.http.post(m.url(path)).bearer_auth(token).json(&body))
-                .await
-        }
+        async move { post(m, Who::Token(&token), path, &[], &body).await }
     };
     let r = post("/api/documents", json!({ "description": "no name" })).await;
     assert_rejected(&r, 400, "api-body");
@@ -536,14 +566,7 @@ async fn parameters_are_checked_by_type_enum_and_shape() {
     // A required header.
     let hook =
         json!({ "url": "https://example.org/hook", "events": ["webhook.ping"], "options": {} });
-    let r = m
-        .send(
-            m.http
-                .post(m.url("/api/webhooks"))
-                .bearer_auth(&token)
-                .json(&hook),
-        )
-        .await;
+    let r = post(&m, Who::Token(&token), "/api/webhooks", &[], &hook).await;
     assert_rejected(&r, 400, "api-parameters");
     assert!(
         r.body
@@ -551,15 +574,14 @@ async fn parameters_are_checked_by_type_enum_and_shape() {
         "{}",
         r.body
     );
-    let r = m
-        .send(
-            m.http
-                .post(m.url("/api/webhooks"))
-                .bearer_auth(&token)
-                .header("X-Onshape-Webhook-Version", "1")
-                .json(&hook),
-        )
-        .await;
+    let r = post(
+        &m,
+        Who::Token(&token),
+        "/api/webhooks",
+        &[("X-Onshape-Webhook-Version", "1")],
+        &hook,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -634,39 +656,38 @@ async fn scopes_come_from_the_operation_for_tokens_and_keys_and_operations_witho
     // Share: the WEB app never registered it.
     let (full, _) = m.tokens(WEB).await;
     let share = json!({ "entries": [{ "email": "bob@example.com" }], "permissionSet": ["READ"] });
-    let r = m
-        .send(
-            m.http
-                .post(m.url("/api/documents/d0c000000000000000000001/share"))
-                .bearer_auth(&full)
-                .json(&share),
-        )
-        .await;
+    let r = post(
+        &m,
+        Who::Token(&full),
+        "/api/documents/d0c000000000000000000001/share",
+        &[],
+        &share,
+    )
+    .await;
     assert_rejected(&r, 403, "scope-sufficient");
     assert!(r.body.contains("OAuth2Share"), "{}", r.body);
     let sharer = key(&m, &["OAuth2Read", "OAuth2Share"]).await;
-    let r = m
-        .send(
-            m.http
-                .post(m.url("/api/documents/d0c000000000000000000001/share"))
-                .basic_auth(&sharer.0, Some(&sharer.1))
-                .json(&share),
-        )
-        .await;
+    let r = post(
+        &m,
+        Who::Key(&sharer),
+        "/api/documents/d0c000000000000000000001/share",
+        &[],
+        &share,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Both scopes of a requirement are needed (webhooks: Read and Write).
     let reader = key(&m, &["OAuth2Read"]).await;
     let hook =
         json!({ "url": "https://example.org/hook", "events": ["webhook.ping"], "options": {} });
-    let r = m
-        .send(
-            m.http
-                .post(m.url("/api/webhooks"))
-                .basic_auth(&reader.0, Some(&reader.1))
-                .header("X-Onshape-Webhook-Version", "1")
-                .json(&hook),
-        )
-        .await;
+    let r = post(
+        &m,
+        Who::Key(&reader),
+        "/api/webhooks",
+        &[("X-Onshape-Webhook-Version", "1")],
+        &hook,
+    )
+    .await;
     assert_rejected(&r, 403, "scope-sufficient");
     assert!(r.body.contains("OAuth2Write"), "{}", r.body);
 }
@@ -675,14 +696,14 @@ async fn scopes_come_from_the_operation_for_tokens_and_keys_and_operations_witho
 async fn documents_are_stateful_across_the_whole_api() {
     let (m, _) = spawn().await;
     let (token, _) = m.tokens(WEB).await;
-    let created = m
-        .send(
-            m.http
-                .post(m.url("/api/v10/documents"))
-                .bearer_auth(&token)
-                .json(&json!({ "name": "Stateful" })),
-        )
-        .await;
+    let created = post(
+        &m,
+        Who::Token(&token),
+        "/api/v10/documents",
+        &[],
+        &json!({ "name": "Stateful" }),
+    )
+    .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let doc = created.json();
     let did = doc["id"].as_str().expect("id").to_owned();
