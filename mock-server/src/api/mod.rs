@@ -28,7 +28,7 @@ use crate::store::TokenInfo;
 pub mod apikey;
 mod metering;
 mod operations;
-pub use operations::stateful;
+pub use operations::{stateful, stateful_operation};
 pub mod signing;
 
 /// The newest API version the mock knows (the newest published clients call v17).

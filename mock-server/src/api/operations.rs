@@ -69,6 +69,14 @@ pub fn stateful(method: &Method, segments: &[&str]) -> bool {
     )
 }
 
+/// Whether the mock answers `op` from its state: [`stateful`] by the operation's template,
+/// so `GET /documents/{did}` is, and a literal `GET /documents/projects` is not.
+pub fn stateful_operation(op: &Operation) -> bool {
+    let template: Vec<&str> = op.path.split('/').filter(|s| !s.is_empty()).collect();
+    let literal_under_documents = template.len() == 2 && template[1] != "{did}";
+    stateful(&op.method, &template) && !(template[0] == "documents" && literal_under_documents)
+}
+
 fn answer(
     spec: &Spec,
     call: &Call<'_>,
@@ -133,7 +141,7 @@ fn answer(
     crate::openapi::params::check(op, &spec.schemas, &params, call.uri.query(), call.headers)
         .map_err(|p| bad_param(p.to_string()).hint(p.hint()))?;
     check_body(spec, op, call)?;
-    if stateful(call.method, &segments) {
+    if stateful_operation(op) {
         return builtin(call, token);
     }
     let value = |name: &str| {

@@ -43,13 +43,12 @@ fn summary_json(spec: &crate::openapi::Spec) -> Value {
                     })
                     .collect::<Vec<_>>(),
             };
-            let segments: Vec<&str> = op.path.split('/').filter(|s| !s.is_empty()).collect();
             json!({
                 "method": op.method.as_str(),
                 "path": op.path,
                 "operationId": op.id,
                 "scopes": scopes,
-                "stateful": crate::api::stateful(&op.method, &segments),
+                "stateful": crate::api::stateful_operation(op),
             })
         })
         .collect();

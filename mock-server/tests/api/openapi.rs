@@ -257,10 +257,6 @@ async fn every_operation_of_the_document_in_onshape_openapi_is_walked() {
     assert_eq!(walked.answered, spec.operations.len());
 }
 
-fn segments(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
-}
-
 struct Walked {
     answered: usize,
     refused_for_scope: usize,
@@ -367,7 +363,7 @@ async fn walk(m: &TestMock, spec: &Spec) -> Walked {
             r.status,
             r.body
         );
-        let stateful = mock_server::api::stateful(&op.method, &segments(&op.path));
+        let stateful = mock_server::api::stateful_operation(op);
         // The built-in answers (sessioninfo, documents) are the mock's own Onshape-shaped
         // bodies, not generated: Onshape's document does not map their `jsonType`.
         if let (true, Some(schema), false) = (op.reply.is_json(), op.reply.schema, stateful) {
@@ -922,7 +918,7 @@ async fn arbitrary_requests_against_the_document_never_get_a_5xx() {
         } else if let Some(op) = spec.operation(&method, &template) {
             if let (Some(schema), false) = (
                 op.body.as_ref().and_then(|b| b.json),
-                mock_server::api::stateful(&method, &segments(&template)),
+                mock_server::api::stateful_operation(op),
             ) {
                 assert!(
                     spec.schemas.check(schema, &body).is_ok(),
