@@ -279,10 +279,7 @@ fn check(args: Check) -> anyhow::Result<ExitCode> {
     };
     let openapi = read_openapi(args.openapi.as_deref())?;
     if let Some(spec) = &openapi {
-        for s in &selected {
-            s.calls_fit(spec)
-                .map_err(|e| anyhow::anyhow!("scenario {} against --openapi: {e}", s.id))?;
-        }
+        conformance::calls::check(&selected, spec).map_err(anyhow::Error::msg)?;
     }
     let options = conformance::driver::RunOptions {
         command: args.command,

@@ -4,7 +4,7 @@
 //!
 //! Map:
 //! - [`scenario`]: the scenario model; `scenarios/*.toml` are built in, `--scenarios-dir`
-//!   adds more.
+//!   adds more. [`calls`]: their API calls checked against an OpenAPI document.
 //! - [`driver`]: runs one scenario — mock, app or API key (`credentials`), faults and
 //!   triggers, the client command with the contract's environment, the browser in the
 //!   background — and records the run.
@@ -22,6 +22,7 @@
 
 pub mod browser;
 pub mod callback;
+pub mod calls;
 mod credentials;
 pub mod desktop;
 pub mod driver;

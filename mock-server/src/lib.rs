@@ -81,14 +81,18 @@ impl Origin {
 /// The media type of a request (`Content-Type` without parameters, lower-cased).
 pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-    )
+    Some(media_base(value))
+}
+
+/// `application/json;charset=UTF-8; qs=0.09` → `application/json`: a media type without its
+/// parameters, lower-cased.
+pub(crate) fn media_base(media: &str) -> String {
+    media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// The whole mock as one router, every route behind [`record::RecordLayer`] (which also

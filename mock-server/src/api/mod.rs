@@ -55,25 +55,27 @@ async fn dispatch(
     let rest = uri.path().strip_prefix("/api").unwrap_or("");
     let (version, route) = split_version(rest);
     let here = stack.as_ref().map_or(crate::DEFAULT_STACK, |s| &*s.0 .0);
-    let mut resp = if let Some(spec) = state.config().openapi.as_deref() {
-        let call = operations::Call {
-            state: &state,
-            stack: here,
-            method: &method,
-            uri: &uri,
-            headers: &headers,
-            body: &body,
-            route: &route,
-        };
-        operations::dispatch(spec, &call)
-    } else {
-        match authenticate(&state, here, &method, &uri, &headers, &body) {
+    let spec = state.config().openapi.as_deref();
+    let call = operations::Call {
+        state: &state,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+        route: &route,
+    };
+    let mut resp = match spec.and_then(|spec| operations::document(spec, &call)) {
+        Some(document) => document,
+        None => match authenticate(&state, here, &method, &uri, &headers, &body) {
             Err(e) => e.into_response(),
             Ok(token) => metering::metered(&state, &token, || {
-                handle(&state, &method, &uri, &headers, &route, &token, &body)
-                    .unwrap_or_else(IntoResponse::into_response)
+                match spec {
+                    Some(spec) => operations::answer(spec, &call, &token),
+                    None => handle(&state, &method, &uri, &headers, &route, &token, &body),
+                }
+                .unwrap_or_else(IntoResponse::into_response)
             }),
-        }
+        },
     };
     if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
         resp.headers_mut().insert("x-api-version", v);

@@ -1,17 +1,19 @@
 //! `/api` answered from a loaded OpenAPI document ([`crate::openapi::Spec`], `serve
-//! --openapi`): authenticate (every operation but `GET /api/openapi`, the document itself,
-//! needs credentials; one without `security` needs no scope), route (404 with the closest
-//! operations, 405 with `Allow`), then the operation's scopes (403 naming the one missing), its parameters (400 `api-parameters`)
-//! and its body (400/415 `api-body`); then the answer — the mock's own for the operations
-//! it keeps state for (sessioninfo, documents), one shaped from the response schema for the
-//! rest. An operation with a `did` answers only for a document the caller can see, so a
-//! deleted document is gone from the whole API.
+//! --openapi`), inside the same authentication and metering as the built-in routes
+//! ([`super::dispatch`]; only [`document`], `GET /api/openapi`, answers without
+//! credentials). An operation without `security` needs no scope. [`answer`] routes (404
+//! with the closest operations, 405 with `Allow`), then checks the operation's scopes (403
+//! naming the one missing), its parameters (400 `api-parameters`) and its body (400/415
+//! `api-body`); then answers — the mock's own answer for the operations it keeps state for
+//! (sessioninfo, documents), one shaped from the response schema for the rest. An operation
+//! with a `did` answers only for a document the caller can see, so a deleted document is
+//! gone from the whole API.
 
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{authenticate, metering, require, visible_document};
+use super::{require, visible_document};
 use crate::domain::Scope;
 use crate::error::ApiError;
 use crate::openapi::{example::Fill, is_json_media, Operation, Routed, Security, Spec};
@@ -22,7 +24,6 @@ use crate::store::TokenInfo;
 /// One `/api` request, as [`super::dispatch`] read it.
 pub(super) struct Call<'a> {
     pub state: &'a AppState,
-    pub stack: &'a str,
     pub method: &'a Method,
     pub uri: &'a Uri,
     pub headers: &'a HeaderMap,
@@ -31,31 +32,18 @@ pub(super) struct Call<'a> {
     pub route: &'a [String],
 }
 
-pub(super) fn dispatch(spec: &Spec, call: &Call<'_>) -> Response {
-    let segments: Vec<&str> = call.route.iter().map(String::as_str).collect();
-    if call.method == Method::GET && segments == ["openapi"] {
-        // As cad.onshape.com/api/openapi: the document itself, without authentication.
-        let mut resp = spec.raw.to_vec().into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json;charset=UTF-8"),
-        );
-        return resp;
+/// `GET /api/openapi`, as cad.onshape.com answers it: the document itself, without
+/// authentication. `None` for every other request.
+pub(super) fn document(spec: &Spec, call: &Call<'_>) -> Option<Response> {
+    if call.method != Method::GET || call.route != ["openapi"] {
+        return None;
     }
-    let routed = spec.route(call.method, &segments);
-    match authenticate(
-        call.state,
-        call.stack,
-        call.method,
-        call.uri,
-        call.headers,
-        call.body,
-    ) {
-        Err(e) => e.into_response(),
-        Ok(token) => metering::metered(call.state, &token, || {
-            answer(spec, call, routed, &token).unwrap_or_else(IntoResponse::into_response)
-        }),
-    }
+    let mut resp = spec.raw.to_vec().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    Some(resp)
 }
 
 /// The built-in routes with state: answered by [`super::handle`] once the document's
@@ -77,14 +65,14 @@ pub fn stateful_operation(op: &Operation) -> bool {
     stateful(&op.method, &template) && !(template[0] == "documents" && literal_under_documents)
 }
 
-fn answer(
+/// The authenticated request `call`, answered through the document.
+pub(super) fn answer(
     spec: &Spec,
     call: &Call<'_>,
-    routed: Routed<'_>,
     token: &TokenInfo,
 ) -> Result<Response, ApiError> {
     let segments: Vec<&str> = call.route.iter().map(String::as_str).collect();
-    let (op, params, misshapen) = match routed {
+    let (op, params, misshapen) = match spec.route(call.method, &segments) {
         Routed::Found {
             op,
             params,
@@ -144,19 +132,21 @@ fn answer(
     if stateful_operation(op) {
         return builtin(call, token);
     }
-    let value = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if let Some(did) = value("did") {
+    if let Some(did) = param(&params, "did") {
         visible_document(call.state, token, did)?;
         if writes(op) {
             super::light_user_check(call.state, token)?;
         }
     }
     Ok(generated(spec, op, call, &params))
+}
+
+/// The value of path parameter `name`, as routing found it.
+fn param<'p>(params: &'p [(&str, String)], name: &str) -> Option<&'p str> {
+    params
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn title(spec: &Spec) -> String {
@@ -304,12 +294,7 @@ fn generated(spec: &Spec, op: &Operation, call: &Call<'_>, params: &[(&str, Stri
     };
     let base = super::base_url(call.headers);
     let href = format!("{base}{}", call.uri.path());
-    let value = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let value = |name: &str| param(params, name);
     let wvm = value("wvm");
     let wvmid = value("wvmid");
     let in_wvm = |letter: &str| wvm.filter(|w| *w == letter).and(wvmid);

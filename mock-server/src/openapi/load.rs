@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::schema::{escape, resolve, CompileError, Compiler};
 use super::{is_json_media, Body, Location, Operation, Param, Reply, Requirement, Security, Spec};
 use crate::domain::{Scope, ScopeSet};
+use crate::media_base;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -456,16 +457,6 @@ impl<'d> Reader<'d> {
             schema,
         })
     }
-}
-
-/// `application/json;charset=UTF-8; qs=0.09` → `application/json`.
-pub fn media_base(media: &str) -> String {
-    media
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
 }
 
 /// The `{name}`s of a template, in order.

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::schema::{SchemaId, Schemas, Ty};
-use super::validate::shown;
+use super::validate::{clipped, shown};
 use super::{Location, Operation};
 
 /// A parameter that is missing or does not hold its schema's value.
@@ -140,24 +140,24 @@ fn scalar_fits(schemas: &Schemas, id: SchemaId, raw: &str) -> Result<(), String>
         Some(Ty::Integer) => raw
             .parse::<i64>()
             .map(Value::from)
-            .map_err(|_| format!("must be an integer, got `{}`", short(raw)))?,
+            .map_err(|_| format!("must be an integer, got `{}`", clipped(raw)))?,
         Some(Ty::Number) => raw
             .parse::<f64>()
             .ok()
             .filter(|f| f.is_finite())
             .map(Value::from)
-            .ok_or_else(|| format!("must be a number, got `{}`", short(raw)))?,
+            .ok_or_else(|| format!("must be a number, got `{}`", clipped(raw)))?,
         Some(Ty::Boolean) => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return Err(format!("must be true or false, got `{}`", short(raw))),
+            _ => return Err(format!("must be true or false, got `{}`", clipped(raw))),
         },
         _ => Value::String(raw.to_owned()),
     };
     schemas
         .check(id, &typed)
         .map_err(|v| v.problem)
-        .map_err(|p| p.replace(&shown(&typed), &format!("`{}`", short(raw))))
+        .map_err(|p| p.replace(&shown(&typed), &format!("`{}`", clipped(raw))))
 }
 
 /// The type an untyped enum's values have.
@@ -167,13 +167,5 @@ fn enum_type(values: Option<&[Value]>) -> Option<Ty> {
         Value::Number(_) => Some(Ty::Number),
         Value::Bool(_) => Some(Ty::Boolean),
         _ => None,
-    }
-}
-
-fn short(raw: &str) -> String {
-    if raw.chars().count() > 40 {
-        format!("{}…", raw.chars().take(40).collect::<String>())
-    } else {
-        raw.to_owned()
     }
 }

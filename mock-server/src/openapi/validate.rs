@@ -87,11 +87,15 @@ fn kind(v: &Value) -> &'static str {
 
 /// A value shown in a hint: short, never the whole of a long string.
 pub fn shown(v: &Value) -> String {
-    let s = v.to_string();
+    clipped(&v.to_string())
+}
+
+/// Text shown in a hint: its first 40 characters, then `…`.
+pub fn clipped(s: &str) -> String {
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
     } else {
-        s
+        s.to_owned()
     }
 }
 
